@@ -2,6 +2,24 @@
 //!
 //! # Layout
 //!
+//! - [`cli`]: the command line (clap derive), syntax only.
+//! - [`app`]: resolves flags into settings and runs a command.
+//! - [`client`]: kubeconfig / in-cluster configuration → `kube::Client`, with clear errors.
 //! - [`model`]: the normalized [`model::Event`] built from core/v1, events.k8s.io/v1
 //!   or raw JSON, and the NDJSON schema v1 record.
+//! - [`source`]: where events come from: paged list, the list-then-watch state
+//!   machine, discovery for `--for`.
+//! - [`select`]: filter flags and expressions → local predicate + field selector.
+//! - [`output`]: printers for `-o table|wide|json|yaml|ndjson`, terminal escaping,
+//!   kubectl's human durations.
+//! - [`exit`]: exit codes.
+
+pub mod app;
+pub mod cli;
+pub mod client;
+pub mod exit;
 pub mod model;
+pub mod output;
+pub mod replay_cmd;
+pub mod select;
+pub mod source;

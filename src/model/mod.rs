@@ -213,9 +213,16 @@ pub mod time_serde {
     use chrono::{DateTime, SecondsFormat, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
-    /// Format a timestamp the way kev writes it.
+    /// Format a timestamp the way kev writes it: RFC 3339 in UTC with `Z`,
+    /// the fraction with trailing zeros trimmed (as Go's RFC3339Nano).
     pub fn format(t: &DateTime<Utc>) -> String {
-        t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        let mut s = t.to_rfc3339_opts(SecondsFormat::Nanos, true);
+        // "2026-11-28T09:00:00.500000000Z" -> "2026-11-28T09:00:00.5Z"
+        s.pop();
+        let trimmed = s.trim_end_matches('0').trim_end_matches('.').len();
+        s.truncate(trimmed);
+        s.push('Z');
+        s
     }
 
     /// Serialize `Option<DateTime<Utc>>` as an RFC 3339 string or `null`.

@@ -222,20 +222,44 @@ mod tests {
     #[test]
     fn keys_are_stable_and_in_order() {
         let ctx = RecordContext::default();
-        let line = serde_json::to_string(&RecordView { event: &legacy(), context: &ctx }).unwrap();
+        let line = serde_json::to_string(&RecordView {
+            event: &legacy(),
+            context: &ctx,
+        })
+        .unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         // serde_json's Map is sorted unless preserve_order; check presence, then order in the text.
         assert_eq!(keys.len(), 22);
         let order = [
-            "schema", "cluster", "uid", "resourceVersion", "namespace", "name", "type", "reason",
-            "message", "object", "related", "source", "reportingController", "reportingInstance",
-            "action", "count", "firstSeen", "lastSeen", "eventTime", "series", "watchType",
+            "schema",
+            "cluster",
+            "uid",
+            "resourceVersion",
+            "namespace",
+            "name",
+            "type",
+            "reason",
+            "message",
+            "object",
+            "related",
+            "source",
+            "reportingController",
+            "reportingInstance",
+            "action",
+            "count",
+            "firstSeen",
+            "lastSeen",
+            "eventTime",
+            "series",
+            "watchType",
             "observedAt",
         ];
         let mut pos = 0;
         for k in order {
-            let at = line[pos..].find(&format!("\"{k}\":")).unwrap_or_else(|| panic!("{k} out of order"));
+            let at = line[pos..]
+                .find(&format!("\"{k}\":"))
+                .unwrap_or_else(|| panic!("{k} out of order"));
             pos += at;
         }
         assert!(line.starts_with(r#"{"schema":"kev/v1","cluster":null,"uid":"8c1a5e3e"#));
@@ -257,7 +281,11 @@ mod tests {
             &include_bytes!("../../tests/fixtures/events_v1_series.json")[..],
         ] {
             let e = Event::from_json(bytes).unwrap();
-            let line = serde_json::to_string(&RecordView { event: &e, context: &ctx }).unwrap();
+            let line = serde_json::to_string(&RecordView {
+                event: &e,
+                context: &ctx,
+            })
+            .unwrap();
             assert!(!line.contains('\n'), "one record is one line");
             let rec: Record = serde_json::from_str(&line).unwrap();
             assert_eq!(rec.schema, SCHEMA_V1);
@@ -269,10 +297,23 @@ mod tests {
 
     #[test]
     fn microsecond_times_keep_their_digits() {
-        let e = Event::from_json(include_bytes!("../../tests/fixtures/events_v1_series.json")).unwrap();
+        let e =
+            Event::from_json(include_bytes!("../../tests/fixtures/events_v1_series.json")).unwrap();
         let ctx = RecordContext::default();
-        let line = serde_json::to_string(&RecordView { event: &e, context: &ctx }).unwrap();
-        assert!(line.contains(r#""lastSeen":"2026-11-28T09:15:00.654321Z""#), "{line}");
-        assert!(line.contains(r#""series":{"count":31,"lastObservedTime":"2026-11-28T09:15:00.654321Z"}"#), "{line}");
+        let line = serde_json::to_string(&RecordView {
+            event: &e,
+            context: &ctx,
+        })
+        .unwrap();
+        assert!(
+            line.contains(r#""lastSeen":"2026-11-28T09:15:00.654321Z""#),
+            "{line}"
+        );
+        assert!(
+            line.contains(
+                r#""series":{"count":31,"lastObservedTime":"2026-11-28T09:15:00.654321Z"}"#
+            ),
+            "{line}"
+        );
     }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{Event, EventSource, ObjectRef, Series, Timestamps, time_serde};
 
 /// `metadata` as far as kev needs it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct WireMeta {
     /// `metadata.name`.
@@ -30,7 +30,7 @@ pub struct WireMeta {
 }
 
 /// `series`, identical in both versions.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct WireSeries {
     /// `series.count`.
@@ -41,7 +41,7 @@ pub struct WireSeries {
 }
 
 /// A core/v1 or events.k8s.io/v1 Event as JSON.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct WireEvent {
     /// `apiVersion`: `v1` or `events.k8s.io/v1` (absent inside some lists).
@@ -91,7 +91,7 @@ pub struct WireEvent {
 
 /// A list of events (`EventList`, or kubectl's generic `List`), with the
 /// list's resourceVersion and continue token.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct WireEventList {
     /// `kind`: `EventList` or `List`.
@@ -103,7 +103,7 @@ pub struct WireEventList {
 }
 
 /// `metadata` of a list response.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct WireListMeta {
     /// The list's resourceVersion: where a watch continues from.
@@ -190,7 +190,8 @@ mod tests {
 
     #[test]
     fn core_v1_legacy_recorder() {
-        let e = Event::from_json(include_bytes!("../../tests/fixtures/core_v1_legacy.json")).unwrap();
+        let e =
+            Event::from_json(include_bytes!("../../tests/fixtures/core_v1_legacy.json")).unwrap();
         assert_eq!(e.name, "web-7f9c6d-x2x1.17a1b2c3d4e5f601");
         assert_eq!(e.namespace.as_deref(), Some("payments"));
         assert_eq!(e.type_.as_deref(), Some("Warning"));
@@ -200,33 +201,56 @@ mod tests {
         assert_eq!(e.object.field_path.as_deref(), Some("spec.containers{web}"));
         assert_eq!(e.component(), Some("kubelet"));
         assert_eq!(e.host(), Some("node-05"));
-        assert_eq!(time_serde::format(&e.first_seen.unwrap()), "2026-11-28T09:01:02Z");
-        assert_eq!(time_serde::format(&e.last_seen.unwrap()), "2026-11-28T09:31:40Z");
+        assert_eq!(
+            time_serde::format(&e.first_seen.unwrap()),
+            "2026-11-28T09:01:02Z"
+        );
+        assert_eq!(
+            time_serde::format(&e.last_seen.unwrap()),
+            "2026-11-28T09:31:40Z"
+        );
         assert_eq!(e.event_time, None, "null eventTime stays absent");
         assert_eq!(e.series, None);
     }
 
     #[test]
     fn events_v1_new_recorder() {
-        let e = Event::from_json(include_bytes!("../../tests/fixtures/events_v1_series.json")).unwrap();
-        assert_eq!(e.message.as_deref(), Some("Readiness probe failed: HTTP probe failed with statuscode: 503"));
+        let e =
+            Event::from_json(include_bytes!("../../tests/fixtures/events_v1_series.json")).unwrap();
+        assert_eq!(
+            e.message.as_deref(),
+            Some("Readiness probe failed: HTTP probe failed with statuscode: 503")
+        );
         assert_eq!(e.object.name.as_deref(), Some("api-5d8f7"));
         assert_eq!(e.reporting_controller.as_deref(), Some("kubelet"));
         assert_eq!(e.reporting_instance.as_deref(), Some("node-02"));
         assert_eq!(e.action.as_deref(), Some("Probe"));
         assert_eq!(e.count, 31, "series.count wins");
-        assert_eq!(time_serde::format(&e.first_seen.unwrap()), "2026-11-28T08:00:00.123456Z");
-        assert_eq!(time_serde::format(&e.last_seen.unwrap()), "2026-11-28T09:15:00.654321Z");
+        assert_eq!(
+            time_serde::format(&e.first_seen.unwrap()),
+            "2026-11-28T08:00:00.123456Z"
+        );
+        assert_eq!(
+            time_serde::format(&e.last_seen.unwrap()),
+            "2026-11-28T09:15:00.654321Z"
+        );
         assert_eq!(e.source, None);
         assert_eq!(e.component(), Some("kubelet"));
     }
 
     #[test]
     fn core_v1_written_by_new_recorder_has_null_legacy_fields() {
-        let e = Event::from_json(include_bytes!("../../tests/fixtures/core_v1_series.json")).unwrap();
+        let e =
+            Event::from_json(include_bytes!("../../tests/fixtures/core_v1_series.json")).unwrap();
         assert_eq!(e.count, 4);
-        assert_eq!(time_serde::format(&e.first_seen.unwrap()), "2026-11-28T09:00:00.5Z");
-        assert_eq!(time_serde::format(&e.last_seen.unwrap()), "2026-11-28T09:05:00Z");
+        assert_eq!(
+            time_serde::format(&e.first_seen.unwrap()),
+            "2026-11-28T09:00:00.5Z"
+        );
+        assert_eq!(
+            time_serde::format(&e.last_seen.unwrap()),
+            "2026-11-28T09:05:00Z"
+        );
     }
 
     #[test]
@@ -247,7 +271,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.first_seen, e.last_seen);
-        assert_eq!(time_serde::format(&e.last_seen.unwrap()), "2026-11-28T09:00:00Z");
+        assert_eq!(
+            time_serde::format(&e.last_seen.unwrap()),
+            "2026-11-28T09:00:00Z"
+        );
         assert_eq!(e.count, 1);
     }
 

@@ -1,0 +1,285 @@
+//! Command-line syntax (clap derive). Parsing only: no I/O happens here; the
+//! values are resolved into settings by `app`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::output::OutputFormat;
+
+/// kev lists, follows and filters Kubernetes Events: a faster, safer `kubectl events`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kev",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  kev -A                               events in every namespace, oldest first\n  kev -A -w --types Warning            follow warnings across the cluster\n  kev -n payments --for deploy/web     events about one Deployment\n  kev -A 'reason in (BackOff, Failed) and message=~\"image\"'\n  kev replay dump.ndjson -- type=Warning\n\nExit codes: 0 success, 1 runtime failure, 2 usage or configuration error."
+)]
+pub struct Cli {
+    /// A subcommand; without one, kev lists (and with -w follows) events.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Which cluster and namespaces to read.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Follow behaviour.
+    #[command(flatten)]
+    pub follow: FollowArgs,
+
+    /// Filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Filter expression words, joined with `and` (see docs/filter.md).
+    #[arg(value_name = "EXPR")]
+    pub expr: Vec<String>,
+
+    /// Log more (-v: debug, -vv: trace). Logs go to stderr; `KEV_LOG` takes a tracing filter.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the same filters and outputs to saved event dumps.
+    #[command(
+        long_about = "Apply the same filters and outputs to saved event dumps.\n\n\
+Reads kev NDJSON (schema kev/v1), raw Event JSON one per line, `kubectl get events -o json` \
+and `kubectl get events -o yaml`, detected automatically, gzip-compressed or not; '-' reads stdin. \
+NDJSON and line-delimited JSON stream in constant memory; `-o table` and `-o wide` sort by last \
+seen and so buffer every selected event, and whole-document JSON/YAML lists are read whole. \
+A malformed line is reported with file and line number and skipped; the exit code is then 1."
+    )]
+    Replay(Box<ReplayArgs>),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// `kev replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Dump files to read ('-' for stdin); an expression may follow after `--`.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// Filter expression words, after `--` (joined with `and`).
+    #[arg(last = true, value_name = "EXPR")]
+    pub expr: Vec<String>,
+
+    /// Evaluate relative time windows (`--since 20m`, `age<=1h`) against this RFC 3339 time instead of the clock.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+
+    /// Only events in this namespace.
+    #[arg(short = 'n', long = "namespace", value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Show the NAMESPACE column (replay reads every namespace in the dump).
+    #[arg(short = 'A', long = "all-namespaces")]
+    pub all_namespaces: bool,
+
+    /// Filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Cluster selection, after kubectl.
+#[derive(Debug, Args, Default)]
+pub struct ClusterArgs {
+    /// Namespace to read (default: the kubeconfig context's, else `default`).
+    #[arg(short = 'n', long = "namespace", value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Read events in every namespace and show the NAMESPACE column.
+    #[arg(short = 'A', long = "all-namespaces", conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+
+    /// kubeconfig context to use.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, else in-cluster).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Page size for listing (kubectl uses 500 under a 5 requests/s client-side limit; kev does not throttle).
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub chunk_size: u32,
+}
+
+/// Watching.
+#[derive(Debug, Args, Default)]
+pub struct FollowArgs {
+    /// After listing, keep watching for new events.
+    #[arg(short = 'w', long = "watch")]
+    pub watch: bool,
+
+    /// Watch for new events without listing existing ones first.
+    #[arg(long = "watch-only")]
+    pub watch_only: bool,
+
+    /// Also show events as they are deleted (TTL expiry); not occurrences, shown for inspection.
+    #[arg(long = "include-deleted")]
+    pub include_deleted: bool,
+}
+
+/// Filter flags: sugar for predicates ANDed onto the expression.
+#[derive(Debug, Args, Default, Clone)]
+pub struct FilterArgs {
+    /// Only events about this object: KIND/NAME (`pod/web-1`, `deploy/web`, `deployments.apps/web`).
+    #[arg(long = "for", value_name = "KIND/NAME")]
+    pub for_object: Option<String>,
+
+    /// Only these event types (comma-separated: Normal,Warning).
+    #[arg(long, value_name = "TYPES", value_delimiter = ',')]
+    pub types: Vec<String>,
+
+    /// Only these reasons (comma-separated; `*` globs: `Failed*`).
+    #[arg(long = "reason", value_name = "REASONS", value_delimiter = ',')]
+    pub reasons: Vec<String>,
+
+    /// Only events about objects of these kinds (comma-separated: Pod,Node).
+    #[arg(long = "kind", value_name = "KINDS", value_delimiter = ',')]
+    pub kinds: Vec<String>,
+
+    /// Only events last seen at or after this: a duration ago (`90s`, `15m`, `2h`, `1d`) or an RFC 3339 time.
+    #[arg(long, value_name = "DURATION|TIME")]
+    pub since: Option<String>,
+
+    /// Only events last seen at or before this: a duration ago or an RFC 3339 time.
+    #[arg(long, value_name = "DURATION|TIME")]
+    pub until: Option<String>,
+
+    /// Only events whose message matches this regex (Rust regex syntax).
+    #[arg(long = "match", value_name = "REGEX")]
+    pub match_message: Option<String>,
+}
+
+/// Output flags.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// Do not print the header line of table output.
+    #[arg(long)]
+    pub no_headers: bool,
+
+    /// When to colour output (`NO_COLOR` turns `auto` off).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+impl Default for OutputArgs {
+    fn default() -> Self {
+        OutputArgs {
+            output: OutputFormat::Table,
+            no_headers: false,
+            color: ColorChoice::Auto,
+        }
+    }
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl ColorChoice {
+    /// Resolve against the environment: is stdout a terminal, is `NO_COLOR` set.
+    pub fn enabled(self, stdout_is_tty: bool, no_color_env: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stdout_is_tty && !no_color_env,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn expr_words_and_flags() {
+        let cli = Cli::try_parse_from([
+            "kev",
+            "-A",
+            "-w",
+            "--types",
+            "Warning,Normal",
+            "type=Warning",
+            "reason=BackOff",
+        ])
+        .unwrap();
+        assert!(cli.cluster.all_namespaces);
+        assert!(cli.follow.watch);
+        assert_eq!(cli.filter.types, ["Warning", "Normal"]);
+        assert_eq!(cli.expr, ["type=Warning", "reason=BackOff"]);
+    }
+
+    #[test]
+    fn replay_takes_files_then_expr() {
+        let cli = Cli::try_parse_from([
+            "kev",
+            "replay",
+            "a.ndjson",
+            "-",
+            "-o",
+            "ndjson",
+            "--",
+            "type=Warning",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::Replay(r)) => {
+                assert_eq!(r.files, ["a.ndjson", "-"]);
+                assert_eq!(r.expr, ["type=Warning"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn namespace_conflicts_with_all() {
+        assert!(Cli::try_parse_from(["kev", "-A", "-n", "x"]).is_err());
+    }
+
+    #[test]
+    fn color_resolution() {
+        assert!(ColorChoice::Always.enabled(false, true));
+        assert!(!ColorChoice::Never.enabled(true, false));
+        assert!(ColorChoice::Auto.enabled(true, false));
+        assert!(!ColorChoice::Auto.enabled(true, true));
+        assert!(!ColorChoice::Auto.enabled(false, false));
+    }
+}

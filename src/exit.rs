@@ -1,0 +1,43 @@
+//! Exit codes (a contract): 0 success, 1 runtime failure, 2 usage or configuration error.
+
+use std::fmt;
+
+/// Success.
+pub const SUCCESS: u8 = 0;
+/// A runtime failure: unreachable server, permission denied, malformed input seen.
+pub const FAILURE: u8 = 1;
+/// A usage or configuration error: bad flag, filter typo, broken kubeconfig.
+pub const USAGE: u8 = 2;
+
+/// An error with the exit code it should end the process with.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub code: u8,
+    /// What went wrong, with context.
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    /// A usage or configuration error (exit 2).
+    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: USAGE,
+            error: error.into(),
+        }
+    }
+
+    /// A runtime failure (exit 1).
+    pub fn runtime(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: FAILURE,
+            error: error.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}

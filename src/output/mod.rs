@@ -1,0 +1,144 @@
+//! Printers: how occurrences become text on stdout.
+//!
+//! One [`Printer`] per `-o` format. A printer receives the sorted list as one
+//! batch (so the table can size its columns like kubectl's tabwriter) and
+//! then, with `-w`, one occurrence at a time. Printers never touch the
+//! terminal themselves; they write to any `io::Write`, which keeps them
+//! testable with a frozen clock.
+
+pub mod escape;
+pub mod humanize;
+pub mod table;
+
+use std::io::{self, Write};
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{Event, RecordContext, RecordView};
+
+pub use escape::escape;
+pub use table::{TableOptions, TablePrinter};
+
+/// An event as observed: the event and how it arrived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Occurrence {
+    /// The event.
+    pub event: Event,
+    /// Cluster label, watch type and observation time.
+    pub context: RecordContext,
+}
+
+impl Occurrence {
+    /// A view that serializes as a `kev/v1` record.
+    pub fn record(&self) -> RecordView<'_> {
+        RecordView {
+            event: &self.event,
+            context: &self.context,
+        }
+    }
+}
+
+/// The `-o` formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Columns as `kubectl events` prints them.
+    Table,
+    /// The table plus first seen, count, source, sub-object and event name.
+    Wide,
+    /// Each record as an indented JSON object (a stream `jq` reads as is).
+    Json,
+    /// Each record as a YAML document (`---` separated).
+    Yaml,
+    /// One compact `kev/v1` record per line (docs/ndjson.md).
+    Ndjson,
+}
+
+/// Writes occurrences in one format.
+pub trait Printer {
+    /// Print a batch: the sorted result of a list.
+    fn print_batch(
+        &mut self,
+        out: &mut dyn Write,
+        batch: &[Occurrence],
+        now: DateTime<Utc>,
+    ) -> io::Result<()> {
+        for occ in batch {
+            self.print_one(out, occ, now)?;
+        }
+        Ok(())
+    }
+
+    /// Print one occurrence as it arrives from a watch.
+    fn print_one(
+        &mut self,
+        out: &mut dyn Write,
+        occ: &Occurrence,
+        now: DateTime<Utc>,
+    ) -> io::Result<()>;
+}
+
+/// `-o ndjson`.
+#[derive(Debug, Default)]
+pub struct NdjsonPrinter;
+
+impl Printer for NdjsonPrinter {
+    fn print_one(
+        &mut self,
+        out: &mut dyn Write,
+        occ: &Occurrence,
+        _now: DateTime<Utc>,
+    ) -> io::Result<()> {
+        serde_json::to_writer(&mut *out, &occ.record())?;
+        out.write_all(b"\n")
+    }
+}
+
+/// `-o json`: a stream of indented JSON objects, one per occurrence.
+#[derive(Debug, Default)]
+pub struct JsonPrinter;
+
+impl Printer for JsonPrinter {
+    fn print_one(
+        &mut self,
+        out: &mut dyn Write,
+        occ: &Occurrence,
+        _now: DateTime<Utc>,
+    ) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, &occ.record())?;
+        out.write_all(b"\n")
+    }
+}
+
+/// `-o yaml`: one YAML document per occurrence.
+#[derive(Debug, Default)]
+pub struct YamlPrinter;
+
+impl Printer for YamlPrinter {
+    fn print_one(
+        &mut self,
+        out: &mut dyn Write,
+        occ: &Occurrence,
+        _now: DateTime<Utc>,
+    ) -> io::Result<()> {
+        let text = serde_norway::to_string(&occ.record()).map_err(io::Error::other)?;
+        out.write_all(b"---\n")?;
+        out.write_all(text.as_bytes())
+    }
+}
+
+/// Build the printer for a format.
+pub fn printer(format: OutputFormat, table: TableOptions) -> Box<dyn Printer + Send> {
+    match format {
+        OutputFormat::Table => Box::new(TablePrinter::new(table, false)),
+        OutputFormat::Wide => Box::new(TablePrinter::new(table, true)),
+        OutputFormat::Json => Box::new(JsonPrinter),
+        OutputFormat::Yaml => Box::new(YamlPrinter),
+        OutputFormat::Ndjson => Box::new(NdjsonPrinter),
+    }
+}
+
+/// Sort occurrences by last seen, oldest first, as `kubectl events` does.
+/// The sort is stable, so ties keep the apiserver's (namespace/name) order.
+pub fn sort_by_last_seen(batch: &mut [Occurrence]) {
+    batch.sort_by_key(|o| o.event.last_seen);
+}

@@ -1,0 +1,145 @@
+//! Paged listing of core/v1 Events.
+//!
+//! kubectl lists events in pages of 500 under client-go's default client-side
+//! limit of 5 requests/s, which is why `kubectl events -A` takes many seconds
+//! on a big cluster. kev asks for large pages, does not throttle, and
+//! overlaps the next page's request with decoding the current one: a fetch
+//! task downloads page N+1 while the caller decodes page N.
+
+use kube::api::ListParams;
+use kube::core::Request;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use tokio::sync::mpsc;
+
+use super::{ApiError, Scope};
+use crate::model::{Event, WireEventList};
+
+/// What to list.
+#[derive(Clone, Debug)]
+pub struct ListOptions {
+    /// Namespace, or `None` for all.
+    pub namespace: Option<String>,
+    /// Field selector pushed down to the apiserver.
+    pub field_selector: Option<String>,
+    /// Page size.
+    pub page_size: u32,
+}
+
+/// The URL path of the events collection.
+pub fn events_path(namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) => format!("/api/v1/namespaces/{ns}/events"),
+        None => "/api/v1/events".to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+struct PageMeta {
+    #[serde(default)]
+    metadata: crate::model::wire::WireListMeta,
+    #[allow(dead_code)]
+    #[serde(default)]
+    items: IgnoredAny,
+}
+
+/// List every event, calling `on_page` with each decoded page in order.
+/// Returns the list's resourceVersion (where a watch continues).
+pub async fn list_events(
+    client: &kube::Client,
+    url: &str,
+    opts: &ListOptions,
+    mut on_page: impl FnMut(Vec<Event>),
+) -> Result<String, ApiError> {
+    let scope = Scope {
+        verb: "list",
+        namespace: opts.namespace.clone(),
+    };
+    let (tx, mut rx) = mpsc::channel::<Result<String, ApiError>>(1);
+    let fetch = {
+        let client = client.clone();
+        let opts = opts.clone();
+        let url = url.to_string();
+        let scope = scope.clone();
+        tokio::spawn(async move {
+            let request = Request::new(events_path(opts.namespace.as_deref()));
+            let mut token: Option<String> = None;
+            loop {
+                let mut lp = ListParams::default().limit(opts.page_size);
+                if let Some(fs) = &opts.field_selector {
+                    lp = lp.fields(fs);
+                }
+                if let Some(t) = &token {
+                    lp = lp.continue_token(t);
+                }
+                let req = match request.list(&lp) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = tx
+                            .send(Err(ApiError::Malformed {
+                                verb: "list",
+                                reason: e.to_string(),
+                            }))
+                            .await;
+                        return;
+                    }
+                };
+                let text = match client.request_text(req).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let _ = tx.send(Err(ApiError::from_kube(e, &scope, &url))).await;
+                        return;
+                    }
+                };
+                let next = match serde_json::from_str::<PageMeta>(&text) {
+                    Ok(m) => m.metadata.continue_.filter(|c| !c.is_empty()),
+                    Err(e) => {
+                        let _ = tx
+                            .send(Err(ApiError::Malformed {
+                                verb: "list",
+                                reason: e.to_string(),
+                            }))
+                            .await;
+                        return;
+                    }
+                };
+                if tx.send(Ok(text)).await.is_err() {
+                    return;
+                }
+                match next {
+                    Some(t) => token = Some(t),
+                    None => return,
+                }
+            }
+        })
+    };
+    let mut resource_version = String::new();
+    let mut result = Ok(());
+    while let Some(page) = rx.recv().await {
+        let text = match page {
+            Ok(t) => t,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        };
+        let list: WireEventList = match serde_json::from_str(&text) {
+            Ok(l) => l,
+            Err(e) => {
+                result = Err(ApiError::Malformed {
+                    verb: "list",
+                    reason: e.to_string(),
+                });
+                break;
+            }
+        };
+        if let Some(rv) = list.metadata.resource_version.clone() {
+            resource_version = rv;
+        }
+        let events: Vec<Event> = list.items.into_iter().map(Event::from).collect();
+        on_page(events);
+    }
+    drop(rx);
+    let _ = fetch.await;
+    result.map(|_| resource_version)
+}
