@@ -96,7 +96,7 @@ cmd_build() {
 
   export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
   local gob=(go build -p "${KEV_CP_BUILD_JOBS:-2}" -trimpath)
-  log "building Kubernetes $K8S_VERSION and etcd $ETCD_VERSION into $BIN (cold: 15-40 min)"
+  log "building Kubernetes $K8S_VERSION and etcd $ETCD_VERSION into $BIN (cold: ~10-20 min on 2 cores)"
   log "  kube-apiserver, kubectl"
   (cd "$SRC" && "${gob[@]}" -ldflags="-s -w ${ver_flags[*]}" -o "$tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
@@ -156,7 +156,7 @@ stop_proc() {
 start_proc() {
   local name=$1; shift
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$STATE/$name.pid" "$BIN/$name" "$@" \
-    </dev/null >>"$STATE/$name.log" 2>&1 &
+    </dev/null >>"$STATE/$name.log" 2>&1 8>&- 9>&- &   # no lock fds
   local i
   for ((i = 0; i < 50; i++)); do alive "$name" && return; sleep 0.1; done
   fail_with_log "$name did not start" "$name"
@@ -165,6 +165,7 @@ start_proc() {
 fail_with_log() {
   log "$1; last lines of $STATE/$2.log:"
   tail -n 30 "$STATE/$2.log" >&2 || true
+  log "state (logs, certs) kept in $STATE; clean up with: $0 down"
   exit 1
 }
 
@@ -390,12 +391,15 @@ cmd_status() {
   fi
 }
 
+# up/down/restart-apiserver of one state dir never run at the same time.
+lock_state() { exec 8>"$STATE.lock"; flock 8; }
+
 case ${1:-} in
   build) cmd_build ;;
-  up) cmd_up ;;
-  down) cmd_down ;;
+  up) lock_state; cmd_up ;;
+  down) lock_state; cmd_down ;;
   env) cmd_env ;;
-  restart-apiserver) cmd_restart_apiserver ;;
+  restart-apiserver) lock_state; cmd_restart_apiserver ;;
   status) cmd_status ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac
