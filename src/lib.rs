@@ -6,3 +6,4 @@
 //!   or raw JSON, and the NDJSON schema v1 record.
 pub mod model;
 pub mod filter;
+pub mod source;
