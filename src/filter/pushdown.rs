@@ -356,6 +356,11 @@ mod tests {
             ("host=n1 instance=i action=a msg=m uid=u count=1 age<1m", ""),
             ("reason=A reason=A", "reason=A"),
             ("reason=\"a,b=c\\\\d\"", "reason=a\\,b\\=c\\\\d"),
+            // The example in docs/filter.md.
+            (
+                r#"type=Warning kind=Pod reason=~"^Back" ns!=kube-system"#,
+                "type=Warning,involvedObject.kind=Pod,metadata.namespace!=kube-system",
+            ),
         ];
         for (src, want) in cases {
             assert_eq!(sel(src), *want, "{src}");
