@@ -14,7 +14,11 @@ use kev::source::list::{ListOptions, list_events};
 async fn main() -> anyhow::Result<()> {
     install_crypto_provider();
     let kubeconfig = std::env::args_os().nth(1).map(Into::into);
-    let cluster = connect(&ClusterOptions { kubeconfig, context: None }).await?;
+    let cluster = connect(&ClusterOptions {
+        kubeconfig,
+        context: None,
+    })
+    .await?;
     let opts = ListOptions {
         namespace: None,
         // Pushed down: the apiserver only sends warnings.

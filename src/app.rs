@@ -7,13 +7,13 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, FilterArgs, OutputArgs};
+use crate::cli::{Cli, Command, OutputArgs};
 use crate::client::{ClusterOptions, connect};
 use crate::exit::Failure;
 use crate::model::RecordContext;
 use crate::model::record::WatchType;
 use crate::output::{Occurrence, OutputFormat, Printer, TableOptions, printer, sort_by_last_seen};
-use crate::select::Selection;
+use crate::select::{ForSpec, Selection};
 use crate::source::discovery;
 use crate::source::list::{ListOptions, list_events};
 use crate::source::watch::{EventWatcher, Update, WatchOptions};
@@ -121,8 +121,13 @@ async fn tail(cli: Cli) -> Result<(), Failure> {
         )?),
         None => None,
     };
-    let selection = Selection::build(&cli.expr, &cli.filter, for_object.as_ref(), None)
-        .map_err(Failure::usage)?;
+    let selection = Selection::build(
+        &cli.expr,
+        &cli.filter,
+        for_object.as_ref().map(ForSpec::Resolved),
+        Vec::new(),
+    )
+    .map_err(Failure::usage)?;
     let list = ListOptions {
         namespace: namespace.clone(),
         field_selector: selection.field_selector(),
@@ -225,17 +230,4 @@ async fn tail(cli: Cli) -> Result<(), Failure> {
             return Ok(());
         }
     }
-}
-
-/// Filter flags and expression words, for subcommands that share them.
-pub fn selection_for(
-    expr: &[String],
-    filter: &FilterArgs,
-    now: Option<chrono::DateTime<Utc>>,
-) -> Result<Selection, Failure> {
-    let for_object = match &filter.for_object {
-        Some(spec) => Some(discovery::resolve_offline(spec).map_err(Failure::usage)?),
-        None => None,
-    };
-    Selection::build(expr, filter, for_object.as_ref(), now).map_err(Failure::usage)
 }

@@ -9,6 +9,7 @@
 //!   or raw JSON, and the NDJSON schema v1 record.
 //! - [`source`]: where events come from: paged list, the list-then-watch state
 //!   machine, discovery for `--for`.
+//! - [`filter`]: the filter language (parser, compiler, pushdown planner).
 //! - [`select`]: filter flags and expressions → local predicate + field selector.
 //! - [`output`]: printers for `-o table|wide|json|yaml|ndjson`, terminal escaping,
 //!   kubectl's human durations.
@@ -18,6 +19,7 @@ pub mod app;
 pub mod cli;
 pub mod client;
 pub mod exit;
+pub mod filter;
 pub mod model;
 pub mod output;
 pub mod replay_cmd;

@@ -1,59 +1,112 @@
-//! What to show: the filter flags and expression words, resolved into a
-//! local predicate and the part of it pushed down as a field selector.
+//! What to show: the filter flags and expression words, resolved into the
+//! compiled [`Filter`] (evaluated locally on every event) and the field
+//! selector pushed down to the apiserver (which can only save work).
 
 use chrono::{DateTime, Utc};
 
 use crate::cli::FilterArgs;
+use crate::filter::{Filter, FilterError, Sugar, TimeBound, parse_time_bound};
 use crate::model::Event;
 use crate::source::discovery::ForObject;
 
+/// A filter error, shown with the offending text and a caret under the column.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.render())]
+pub struct FilterUsageError(pub FilterError);
+
+// Not `#[from]`: that would make the FilterError a `source`, and the
+// message would be printed twice in the error chain.
+impl From<FilterError> for FilterUsageError {
+    fn from(e: FilterError) -> Self {
+        FilterUsageError(e)
+    }
+}
+
+fn time_flag(flag: &str, value: Option<&str>) -> Result<Option<TimeBound>, FilterError> {
+    value
+        .map(|v| {
+            parse_time_bound(v).map_err(|mut e| {
+                e.origin = flag.to_string();
+                e
+            })
+        })
+        .transpose()
+}
+
 /// A resolved selection.
+#[derive(Debug)]
 pub struct Selection {
-    types: Vec<String>,
-    for_object: Option<ForObject>,
+    filter: Filter,
+    /// `--for`'s apiVersion, when discovery resolved it: checked locally and
+    /// pushed down, as `kubectl events --for` does.
+    api_version: Option<String>,
+}
+
+/// How `--for` is given to [`Selection::build`].
+pub enum ForSpec<'a> {
+    /// Resolved through the apiserver's discovery.
+    Resolved(&'a ForObject),
+    /// As written (replay: resolved by the filter's built-in table).
+    Offline(&'a str),
 }
 
 impl Selection {
-    /// Build from expression words, filter flags and a resolved `--for`.
+    /// Build from expression words and filter flags; `namespaces` are extra
+    /// `namespace in (...)` terms (replay's `-n`).
     pub fn build(
         expr: &[String],
-        filter: &FilterArgs,
-        for_object: Option<&ForObject>,
-        _now: Option<DateTime<Utc>>,
-    ) -> anyhow::Result<Selection> {
-        if !expr.is_empty() {
-            anyhow::bail!("filter expressions are not supported yet");
-        }
+        args: &FilterArgs,
+        for_object: Option<ForSpec<'_>>,
+        namespaces: Vec<String>,
+    ) -> Result<Selection, FilterUsageError> {
+        let mut api_version = None;
+        let for_object = match for_object {
+            Some(ForSpec::Resolved(f)) => {
+                api_version = f.api_version.clone();
+                Some(format!("{}/{}", f.kind, f.name))
+            }
+            Some(ForSpec::Offline(s)) => Some(s.to_string()),
+            None => None,
+        };
+        let sugar = Sugar {
+            types: args.types.clone(),
+            reasons: args.reasons.clone(),
+            kinds: args.kinds.clone(),
+            namespaces,
+            for_object,
+            since: time_flag("--since", args.since.as_deref())?,
+            until: time_flag("--until", args.until.as_deref())?,
+            match_message: args.match_message.clone(),
+        };
         Ok(Selection {
-            types: filter.types.clone(),
-            for_object: for_object.cloned(),
+            filter: Filter::build(expr, &sugar)?,
+            api_version,
         })
     }
 
-    /// Whether `e` is selected at time `now`.
-    pub fn matches(&self, e: &Event, _now: DateTime<Utc>) -> bool {
-        (self.types.is_empty()
-            || self.types.iter().any(|t| {
-                e.type_
-                    .as_deref()
-                    .is_some_and(|x| x.eq_ignore_ascii_case(t))
-            }))
-            && self.for_object.as_ref().is_none_or(|f| {
-                e.object.kind.as_deref() == Some(f.kind.as_str())
-                    && e.object.name.as_deref() == Some(f.name.as_str())
-            })
+    /// Whether `e` is selected, with ages measured from `now`.
+    pub fn matches(&self, e: &Event, now: DateTime<Utc>) -> bool {
+        self.api_version
+            .as_deref()
+            .is_none_or(|av| e.object.api_version.as_deref() == Some(av))
+            && self.filter.matches(e, now)
     }
 
     /// The field selector to push down, if any.
     pub fn field_selector(&self) -> Option<String> {
-        let mut terms = Vec::new();
-        if let Some(f) = &self.for_object {
-            terms.push(format!("involvedObject.kind={}", f.kind));
-            if let Some(av) = &f.api_version {
-                terms.push(format!("involvedObject.apiVersion={av}"));
+        let mut s = self.filter.field_selector().to_string();
+        if let Some(av) = &self.api_version {
+            if !s.is_empty() {
+                s.push(',');
             }
-            terms.push(format!("involvedObject.name={}", f.name));
+            s.push_str("involvedObject.apiVersion=");
+            s.push_str(&crate::filter::pushdown::escape_value(av));
         }
-        (!terms.is_empty()).then(|| terms.join(","))
+        (!s.is_empty()).then_some(s)
+    }
+
+    /// The filter.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
     }
 }

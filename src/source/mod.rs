@@ -2,6 +2,7 @@
 
 pub mod discovery;
 pub mod list;
+pub mod replay;
 pub mod watch;
 
 use thiserror::Error;

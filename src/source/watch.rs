@@ -313,7 +313,10 @@ impl EventWatcher {
                             received: received + 1,
                         };
                         if fresh {
-                            return Ok(Update::Changed { event: Box::new(event), watch_type });
+                            return Ok(Update::Changed {
+                                event: Box::new(event),
+                                watch_type,
+                            });
                         }
                     }
                     Some(Err(e)) => {

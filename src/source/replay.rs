@@ -1,0 +1,969 @@
+//! Reading saved event dumps for `kev replay`: files or stdin, each input's
+//! format detected on its own.
+//!
+//! Accepted inputs, gzip-compressed (detected by the magic bytes `1f 8b`,
+//! concatenated members included) or not:
+//!
+//! - **Lines**: one JSON object per line, each either a kev/v1 record
+//!   (`"schema":"kev/v1"`) or a raw core/v1 or events.k8s.io/v1 Event
+//!   (`kubectl get events -o json | jq -c '.items[]'`, or a watch log). A line
+//!   holding a whole compact `EventList` is expanded. Lines are read one at a
+//!   time into a reused buffer: memory stays constant whatever the input's
+//!   length, and a malformed line is reported and skipped.
+//! - **A JSON document**: `kubectl get events -o json` (an `EventList` or a
+//!   `List` with `items`), a JSON array of events, or several pretty-printed
+//!   objects one after another (`jq . dump.ndjson`). Chosen when the first
+//!   line is `{` alone or starts with `[`. The document is read whole (up to
+//!   [`MAX_DOCUMENT_BYTES`]).
+//! - **A YAML document**: `kubectl get events -o yaml`, one or more
+//!   `---`-separated documents. Chosen when the first line does not start
+//!   with `{` or `[`. Read whole, like JSON documents.
+//!
+//! [`Replay`] is an iterator of `Result<(Event, RecordContext), ReplayError>`:
+//! a bad line or list item is an `Err` naming the file and line, and reading
+//! goes on with the next one, so the caller can count failures and exit 1 at
+//! the end. An unreadable input (a read error, a corrupt gzip stream, a JSON
+//! or YAML document that does not parse) ends that input with one error.
+//! Raw events get an empty [`RecordContext`]; kev/v1 records keep theirs.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+
+use flate2::read::MultiGzDecoder;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use crate::model::{Event, Record, RecordContext, SCHEMA_V1, WireEvent};
+
+/// Longest line accepted by default; a longer one is reported and skipped.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Largest JSON or YAML document read whole.
+pub const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
+
+/// How large a chunk is read from the input at a time.
+const READ_BUFFER_BYTES: usize = 256 << 10;
+
+/// The prefix every kev/v1 record written by kev starts with: the fast path.
+const KEV_PREFIX: &[u8] = br#"{"schema":"kev/v1""#;
+
+/// What one replayed input yields: an event with its context, or a per-line error.
+pub type ReplayItem = Result<(Event, RecordContext), ReplayError>;
+
+/// A line, list item or input that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.location_and_message())]
+pub struct ReplayError {
+    /// The input's name: the path as given, or `-` for stdin.
+    pub file: String,
+    /// 1-based line number, when the error has one.
+    pub line: Option<u64>,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl ReplayError {
+    fn new(file: &str, line: Option<u64>, message: impl Into<String>) -> ReplayError {
+        ReplayError {
+            file: file.to_string(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    fn location_and_message(&self) -> String {
+        match self.line {
+            Some(l) => format!("{}:{}: {}", self.file, l, self.message),
+            None => format!("{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// The shape an input was detected as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    /// One JSON object per line (kev/v1 records and/or raw Events).
+    Lines,
+    /// A JSON document read whole (`kubectl get events -o json`).
+    JsonDocument,
+    /// A YAML document read whole (`kubectl get events -o yaml`).
+    YamlDocument,
+}
+
+enum State {
+    /// Not read yet: the format is detected on the first call to `next`.
+    Start(Box<dyn Read + Send>),
+    Lines(Box<dyn BufRead + Send>),
+    Done,
+}
+
+/// One input being replayed: an iterator of events and per-line errors.
+pub struct Replay {
+    name: String,
+    state: State,
+    pending: VecDeque<ReplayItem>,
+    buf: Vec<u8>,
+    line: u64,
+    max_line: usize,
+    format: Option<InputFormat>,
+    gzip: bool,
+}
+
+impl std::fmt::Debug for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replay")
+            .field("name", &self.name)
+            .field("line", &self.line)
+            .field("format", &self.format)
+            .field("gzip", &self.gzip)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Replay {
+    /// Open a file, or stdin for `-`. Nothing is read until the first item.
+    pub fn open(path: &str) -> Result<Replay, ReplayError> {
+        if path == "-" {
+            return Ok(Replay::from_reader("-", io::stdin()));
+        }
+        let file = File::open(path)
+            .map_err(|e| ReplayError::new(path, None, format!("cannot open: {e}")))?;
+        Ok(Replay::from_reader(path, file))
+    }
+
+    /// Replay from any reader; `name` is what errors call it.
+    pub fn from_reader(name: impl Into<String>, reader: impl Read + Send + 'static) -> Replay {
+        Replay {
+            name: name.into(),
+            state: State::Start(Box::new(reader)),
+            pending: VecDeque::new(),
+            buf: Vec::new(),
+            line: 0,
+            max_line: MAX_LINE_BYTES,
+            format: None,
+            gzip: false,
+        }
+    }
+
+    /// Change the longest accepted line (default [`MAX_LINE_BYTES`]).
+    #[must_use]
+    pub fn with_max_line_bytes(mut self, max: usize) -> Replay {
+        self.max_line = max;
+        self
+    }
+
+    /// The input's name as errors print it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The detected format, once the first item has been read.
+    pub fn format(&self) -> Option<InputFormat> {
+        self.format
+    }
+
+    /// Whether the input was gzip-compressed (known once the first item has been read).
+    pub fn is_gzip(&self) -> bool {
+        self.gzip
+    }
+
+    fn err(&self, line: Option<u64>, message: impl Into<String>) -> ReplayError {
+        ReplayError::new(&self.name, line, message)
+    }
+
+    /// Read the next line into `self.buf`. `Ok(false)` at the end of input.
+    /// A line longer than `max_line` is skipped and reported as an error.
+    fn read_line(&mut self, r: &mut (dyn BufRead + Send)) -> io::Result<Result<bool, ReplayError>> {
+        self.buf.clear();
+        let limit = self.max_line as u64 + 1;
+        let n = (&mut *r).take(limit).read_until(b'\n', &mut self.buf)?;
+        if n == 0 {
+            return Ok(Ok(false));
+        }
+        self.line += 1;
+        if self.buf.len() as u64 == limit && self.buf.last() != Some(&b'\n') {
+            self.buf.clear();
+            let skipped = r.skip_until(b'\n')?;
+            let total = limit as usize + skipped;
+            return Ok(Err(self.err(
+                Some(self.line),
+                format!(
+                    "line too long ({total} bytes or more; the limit is {} bytes): skipped",
+                    self.max_line
+                ),
+            )));
+        }
+        Ok(Ok(true))
+    }
+
+    /// Detect the format from the first non-blank line and set up reading.
+    fn start(&mut self, mut raw: Box<dyn Read + Send>) {
+        let mut magic = [0u8; 2];
+        let mut got = 0;
+        while got < 2 {
+            match raw.read(&mut magic[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.pending
+                        .push_back(Err(self.err(None, format!("read error: {e}"))));
+                    self.state = State::Done;
+                    return;
+                }
+            }
+        }
+        let head = io::Cursor::new(magic[..got].to_vec()).chain(raw);
+        let reader: Box<dyn Read + Send> = if got == 2 && magic == [0x1f, 0x8b] {
+            self.gzip = true;
+            Box::new(MultiGzDecoder::new(head))
+        } else {
+            Box::new(head)
+        };
+        let mut r: Box<dyn BufRead + Send> =
+            Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, reader));
+        // The first non-blank line decides.
+        loop {
+            match self.read_line(&mut *r) {
+                Err(e) => return self.fail_read(e),
+                Ok(Ok(false)) => {
+                    self.state = State::Done;
+                    return;
+                }
+                Ok(Err(too_long)) => {
+                    // Whatever it is, it is not a document we can hold: treat as lines.
+                    self.pending.push_back(Err(too_long));
+                    self.format = Some(InputFormat::Lines);
+                    self.state = State::Lines(r);
+                    return;
+                }
+                Ok(Ok(true)) => {}
+            }
+            if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+                self.buf.drain(..3);
+            }
+            let first = self.buf.trim_ascii();
+            if first.is_empty() {
+                continue;
+            }
+            if first.starts_with(b"{") && first != b"{" {
+                self.format = Some(InputFormat::Lines);
+                let item = self.parse_line();
+                if let Some(item) = item {
+                    self.pending.push_back(item);
+                }
+                self.state = State::Lines(r);
+                return;
+            }
+            let json = first.starts_with(b"{") || first.starts_with(b"[");
+            self.format = Some(if json {
+                InputFormat::JsonDocument
+            } else {
+                InputFormat::YamlDocument
+            });
+            let first_line = self.line;
+            let mut data = std::mem::take(&mut self.buf);
+            if let Err(e) = (&mut r).take(MAX_DOCUMENT_BYTES).read_to_end(&mut data) {
+                return self.fail_read(e);
+            }
+            if data.len() as u64 >= MAX_DOCUMENT_BYTES {
+                self.pending.push_back(Err(self.err(
+                    Some(first_line),
+                    format!("document larger than {MAX_DOCUMENT_BYTES} bytes; split it, or convert it to one event per line"),
+                )));
+            } else if json {
+                self.json_document(&data, first_line);
+            } else {
+                self.yaml_document(&data, first_line);
+            }
+            self.state = State::Done;
+            return;
+        }
+    }
+
+    fn fail_read(&mut self, e: io::Error) {
+        let at = Some(self.line + 1);
+        self.pending
+            .push_back(Err(self.err(at, format!("read error: {e}"))));
+        self.state = State::Done;
+    }
+
+    /// Parse the line in `self.buf`; `None` for a blank line, or for a list
+    /// whose items were queued in `self.pending`.
+    fn parse_line(&mut self) -> Option<ReplayItem> {
+        let line = self.buf.trim_ascii();
+        if line.is_empty() {
+            return None;
+        }
+        let at = Some(self.line);
+        if line.starts_with(KEV_PREFIX) {
+            return Some(
+                serde_json::from_slice::<Record>(line)
+                    .map(Record::into_parts)
+                    .map_err(|e| self.err(at, json_error("invalid kev/v1 record", &e))),
+            );
+        }
+        let probe = match serde_json::from_slice::<Probe<'_>>(line) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(self.err(at, json_error("invalid JSON", &e)))),
+        };
+        match (
+            probe.schema.as_deref(),
+            probe.kind.as_deref(),
+            probe.items.is_some(),
+        ) {
+            (Some(SCHEMA_V1), _, _) => Some(
+                serde_json::from_slice::<Record>(line)
+                    .map(Record::into_parts)
+                    .map_err(|e| self.err(at, json_error("invalid kev/v1 record", &e))),
+            ),
+            (Some(other), _, _) => Some(Err(self.err(at, unsupported_schema(other)))),
+            (None, kind, items) if items || kind.is_some_and(|k| k.ends_with("List")) => {
+                match serde_json::from_slice::<serde_json::Value>(line) {
+                    Ok(v) => {
+                        // The items go to `pending`, which is drained before the next line.
+                        classify(v, &self.name, self.line, 0, &mut self.pending);
+                        None
+                    }
+                    Err(e) => Some(Err(self.err(at, json_error("invalid JSON", &e)))),
+                }
+            }
+            (None, Some(kind), _) if kind != "Event" => Some(Err(self.err(at, not_an_event(kind)))),
+            (None, _, _) => Some(
+                Event::from_json(line)
+                    .map(|e| (e, RecordContext::default()))
+                    .map_err(|e| self.err(at, json_error("invalid Event", &e))),
+            ),
+        }
+    }
+
+    fn json_document(&mut self, data: &[u8], first_line: u64) {
+        let mut stream =
+            serde_json::Deserializer::from_slice(data).into_iter::<serde_json::Value>();
+        loop {
+            let offset = stream.byte_offset();
+            match stream.next() {
+                None => break,
+                Some(Ok(v)) => {
+                    let skipped = data[offset..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_whitespace())
+                        .count();
+                    let line = first_line + newlines(&data[..offset + skipped]);
+                    classify(v, &self.name, line, 0, &mut self.pending);
+                }
+                Some(Err(e)) => {
+                    let line = first_line + e.line().saturating_sub(1) as u64;
+                    self.pending.push_back(Err(
+                        self.err(Some(line), json_error("invalid JSON document", &e))
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+
+    fn yaml_document(&mut self, data: &[u8], first_line: u64) {
+        for (i, doc) in serde_norway::Deserializer::from_slice(data).enumerate() {
+            match serde_json::Value::deserialize(doc) {
+                Ok(v) => classify(v, &self.name, first_line, i + 1, &mut self.pending),
+                Err(e) => {
+                    let line = e
+                        .location()
+                        .map(|l| first_line + l.line().saturating_sub(1) as u64);
+                    let msg = yaml_message(&e);
+                    self.pending
+                        .push_back(Err(self.err(line, format!("invalid YAML: {msg}"))));
+                    // The YAML parser cannot resynchronise after a syntax error.
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for Replay {
+    type Item = ReplayItem;
+
+    fn next(&mut self) -> Option<ReplayItem> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Some(item);
+            }
+            match std::mem::replace(&mut self.state, State::Done) {
+                State::Done => return None,
+                State::Start(raw) => self.start(raw),
+                State::Lines(mut r) => match self.read_line(&mut *r) {
+                    Err(e) => self.fail_read(e),
+                    Ok(Ok(false)) => {}
+                    Ok(Err(too_long)) => {
+                        self.state = State::Lines(r);
+                        return Some(Err(too_long));
+                    }
+                    Ok(Ok(true)) => {
+                        let item = self.parse_line();
+                        self.state = State::Lines(r);
+                        if item.is_some() {
+                            return item;
+                        }
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// Just enough of a line to tell what it is, read without allocating.
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(borrow, default)]
+    schema: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    items: Option<IgnoredAny>,
+}
+
+fn newlines(b: &[u8]) -> u64 {
+    b.iter().filter(|&&c| c == b'\n').count() as u64
+}
+
+fn unsupported_schema(s: &str) -> String {
+    format!("unsupported schema {s:?} (kev reads {SCHEMA_V1:?})")
+}
+
+fn not_an_event(kind: &str) -> String {
+    format!("not an Event but a {kind:?}")
+}
+
+/// serde_json's message without its "at line L column C" suffix, which is
+/// wrong or redundant for a single line, with the column kept.
+fn json_error(what: &str, e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    let msg = s.rfind(" at line ").map_or(s.as_str(), |i| &s[..i]);
+    if e.column() > 0 {
+        format!("{what}: {msg} (column {})", e.column())
+    } else {
+        format!("{what}: {msg}")
+    }
+}
+
+fn yaml_message(e: &serde_norway::Error) -> String {
+    let s = e.to_string();
+    s.rfind(" at line ")
+        .map_or(s.clone(), |i| s[..i].to_string())
+}
+
+/// Turn one parsed JSON or YAML value into events: a kev/v1 record, an
+/// Event, a list (`items`) or an array of those. `doc` numbers YAML
+/// documents for messages (0 for JSON).
+fn classify(
+    v: serde_json::Value,
+    file: &str,
+    line: u64,
+    doc: usize,
+    out: &mut VecDeque<ReplayItem>,
+) {
+    use serde_json::Value as V;
+    let err = |msg: String| ReplayError::new(file, Some(line), msg);
+    let where_ = |i: usize| {
+        if doc > 0 {
+            format!("document {doc}, item {}", i + 1)
+        } else {
+            format!("item {}", i + 1)
+        }
+    };
+    match v {
+        V::Null => {}
+        V::Array(items) => {
+            for (i, item) in items.into_iter().enumerate() {
+                out.push_back(one(item).map_err(|m| err(format!("{}: {m}", where_(i)))));
+            }
+        }
+        V::Object(ref m)
+            if m.get("schema").is_none()
+                && (m.contains_key("items")
+                    || kind_of(&v).is_some_and(|k| k.ends_with("List"))) =>
+        {
+            let V::Object(mut m) = v else { return };
+            match m.remove("items") {
+                Some(V::Array(items)) => {
+                    for (i, item) in items.into_iter().enumerate() {
+                        out.push_back(one(item).map_err(|m| err(format!("{}: {m}", where_(i)))));
+                    }
+                }
+                Some(V::Null) | None => {}
+                Some(_) => out.push_back(Err(err("`items` is not a list".to_string()))),
+            }
+        }
+        other => {
+            let prefix = if doc > 0 {
+                format!("document {doc}: ")
+            } else {
+                String::new()
+            };
+            out.push_back(one(other).map_err(|m| err(format!("{prefix}{m}"))));
+        }
+    }
+}
+
+fn kind_of(v: &serde_json::Value) -> Option<&str> {
+    v.get("kind").and_then(serde_json::Value::as_str)
+}
+
+/// One kev/v1 record or Event from a parsed value.
+fn one(v: serde_json::Value) -> Result<(Event, RecordContext), String> {
+    if !v.is_object() {
+        return Err("expected an Event, an EventList or a kev/v1 record".to_string());
+    }
+    match v.get("schema").map(|s| s.as_str()) {
+        Some(Some(SCHEMA_V1)) => {
+            return Record::deserialize(&v)
+                .map(Record::into_parts)
+                .map_err(|e| format!("invalid kev/v1 record: {e}"));
+        }
+        Some(Some(other)) => return Err(unsupported_schema(other)),
+        Some(None) => return Err("`schema` is not a string".to_string()),
+        None => {}
+    }
+    if let Some(kind) = kind_of(&v).filter(|k| *k != "Event") {
+        return Err(not_an_event(kind));
+    }
+    WireEvent::deserialize(&v)
+        .map(|w| (Event::from(w), RecordContext::default()))
+        .map_err(|e| format!("invalid Event: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+
+    use super::*;
+    use crate::filter::corpus::Corpus;
+    use crate::model::RecordView;
+
+    const FIXTURES: [&[u8]; 5] = [
+        include_bytes!("../../tests/fixtures/core_v1_legacy.json"),
+        include_bytes!("../../tests/fixtures/core_v1_series.json"),
+        include_bytes!("../../tests/fixtures/core_v1_node.json"),
+        include_bytes!("../../tests/fixtures/core_v1_hostile.json"),
+        include_bytes!("../../tests/fixtures/events_v1_series.json"),
+    ];
+
+    fn fixture_events() -> Vec<Event> {
+        FIXTURES
+            .iter()
+            .map(|b| Event::from_json(b).unwrap())
+            .collect()
+    }
+
+    fn fixture_values() -> Vec<serde_json::Value> {
+        FIXTURES
+            .iter()
+            .map(|b| serde_json::from_slice(b).unwrap())
+            .collect()
+    }
+
+    fn read(
+        bytes: Vec<u8>,
+    ) -> (
+        Vec<(Event, RecordContext)>,
+        Vec<ReplayError>,
+        Option<InputFormat>,
+    ) {
+        let mut r = Replay::from_reader("dump", io::Cursor::new(bytes));
+        let (mut ok, mut bad) = (Vec::new(), Vec::new());
+        for item in r.by_ref() {
+            match item {
+                Ok(x) => ok.push(x),
+                Err(e) => bad.push(e),
+            }
+        }
+        (ok, bad, r.format())
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn kev_ndjson(n: usize) -> (Vec<u8>, Vec<(Event, RecordContext)>) {
+        let items: Vec<_> = Corpus::standard().take(n).collect();
+        let mut out = Vec::new();
+        for (e, c) in &items {
+            serde_json::to_writer(
+                &mut out,
+                &RecordView {
+                    event: e,
+                    context: c,
+                },
+            )
+            .unwrap();
+            out.push(b'\n');
+        }
+        (out, items)
+    }
+
+    /// A reader that hands out one byte per call, like a slow pipe.
+    struct Trickle(io::Cursor<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn kev_v1_ndjson() {
+        let (bytes, want) = kev_ndjson(500);
+        let (got, bad, format) = read(bytes);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(format, Some(InputFormat::Lines));
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn kev_v1_with_other_key_order() {
+        // A record rewritten by a tool that sorts keys does not hit the fast path.
+        let (bytes, want) = kev_ndjson(20);
+        let mut sorted = Vec::new();
+        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let v: serde_json::Value = serde_json::from_slice(line).unwrap();
+            serde_json::to_writer(&mut sorted, &v).unwrap(); // serde_json's map is sorted
+            sorted.push(b'\n');
+        }
+        assert!(!sorted.starts_with(KEV_PREFIX));
+        let (got, bad, _) = read(sorted);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn raw_event_lines() {
+        let mut bytes = Vec::new();
+        for v in fixture_values() {
+            serde_json::to_writer(&mut bytes, &v).unwrap();
+            bytes.extend_from_slice(b"\r\n\n");
+        }
+        let (got, bad, format) = read(bytes);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(format, Some(InputFormat::Lines));
+        let events: Vec<Event> = got
+            .into_iter()
+            .map(|(e, c)| {
+                assert_eq!(c, RecordContext::default());
+                e
+            })
+            .collect();
+        assert_eq!(events, fixture_events());
+    }
+
+    fn kubectl_list() -> serde_json::Value {
+        serde_json::json!({
+            "apiVersion": "v1",
+            "items": fixture_values(),
+            "kind": "List",
+            "metadata": {"resourceVersion": ""}
+        })
+    }
+
+    #[test]
+    fn kubectl_json() {
+        let bytes = serde_json::to_vec_pretty(&kubectl_list()).unwrap();
+        let (got, bad, format) = read(bytes);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(format, Some(InputFormat::JsonDocument));
+        assert_eq!(
+            got.into_iter().map(|x| x.0).collect::<Vec<_>>(),
+            fixture_events()
+        );
+    }
+
+    #[test]
+    fn compact_event_list_on_one_line() {
+        let mut list = kubectl_list();
+        list["kind"] = "EventList".into();
+        let bytes = serde_json::to_vec(&list).unwrap();
+        let (got, bad, format) = read(bytes);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(format, Some(InputFormat::Lines));
+        assert_eq!(
+            got.into_iter().map(|x| x.0).collect::<Vec<_>>(),
+            fixture_events()
+        );
+    }
+
+    #[test]
+    fn kubectl_yaml() {
+        let yaml = serde_norway::to_string(&kubectl_list()).unwrap();
+        assert!(
+            yaml.starts_with("apiVersion: v1\nitems:\n"),
+            "{}",
+            &yaml[..40]
+        );
+        let (got, bad, format) = read(yaml.into_bytes());
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(format, Some(InputFormat::YamlDocument));
+        assert_eq!(
+            got.into_iter().map(|x| x.0).collect::<Vec<_>>(),
+            fixture_events()
+        );
+    }
+
+    #[test]
+    fn yaml_multi_document_and_comments() {
+        let mut yaml = String::from("# saved during the incident\n");
+        for v in fixture_values().into_iter().take(3) {
+            yaml.push_str("---\n");
+            yaml.push_str(&serde_norway::to_string(&v).unwrap());
+        }
+        let (got, bad, _) = read(yaml.into_bytes());
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(
+            got.into_iter().map(|x| x.0).collect::<Vec<_>>(),
+            fixture_events()[..3].to_vec()
+        );
+    }
+
+    #[test]
+    fn pretty_printed_records_and_arrays() {
+        let (_, want) = kev_ndjson(3);
+        let mut bytes = Vec::new();
+        for (e, c) in &want {
+            serde_json::to_writer_pretty(
+                &mut bytes,
+                &RecordView {
+                    event: e,
+                    context: c,
+                },
+            )
+            .unwrap();
+            bytes.push(b'\n');
+        }
+        let (got, bad, format) = read(bytes);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(format, Some(InputFormat::JsonDocument));
+        assert_eq!(got, want);
+
+        let array = serde_json::to_vec(&fixture_values()).unwrap();
+        let (got, bad, format) = read(array);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(format, Some(InputFormat::JsonDocument));
+        assert_eq!(got.len(), 5);
+    }
+
+    #[test]
+    fn gzip_every_format() {
+        let (ndjson, want) = kev_ndjson(200);
+        let (got, bad, _) = read(gzip(&ndjson));
+        assert!(bad.is_empty());
+        assert_eq!(got, want);
+        // Concatenated gzip members (`cat a.gz b.gz`).
+        let mut two = gzip(&ndjson[..ndjson.len() / 2]);
+        two.extend(gzip(&ndjson[ndjson.len() / 2..]));
+        let mut r = Replay::from_reader("x.gz", io::Cursor::new(two));
+        let got: Vec<_> = r.by_ref().collect::<Result<_, _>>().unwrap();
+        assert!(r.is_gzip());
+        assert_eq!(got, want);
+        let json = serde_json::to_vec_pretty(&kubectl_list()).unwrap();
+        assert_eq!(read(gzip(&json)).0.len(), 5);
+        let yaml = serde_norway::to_string(&kubectl_list()).unwrap();
+        assert_eq!(read(gzip(yaml.as_bytes())).0.len(), 5);
+    }
+
+    #[test]
+    fn slow_readers_like_stdin() {
+        let (ndjson, want) = kev_ndjson(30);
+        for bytes in [ndjson.clone(), gzip(&ndjson)] {
+            let r = Replay::from_reader("-", Trickle(io::Cursor::new(bytes)));
+            let got: Vec<_> = r.collect::<Result<_, _>>().unwrap();
+            assert_eq!(got, want);
+        }
+        let one_byte = Replay::from_reader("-", io::Cursor::new(vec![0x1f]));
+        assert_eq!(
+            one_byte.count(),
+            1,
+            "a lone byte is one bad line, not a panic"
+        );
+    }
+
+    #[test]
+    fn empty_inputs() {
+        for bytes in [&b""[..], b"\n\n  \r\n", &gzip(b"")] {
+            let (got, bad, _) = read(bytes.to_vec());
+            assert!(got.is_empty() && bad.is_empty());
+        }
+    }
+
+    #[test]
+    fn malformed_lines_are_reported_and_skipped() {
+        let (good, want) = kev_ndjson(3);
+        let good: Vec<&[u8]> = good
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let mut bytes = Vec::new();
+        let lines: Vec<Vec<u8>> = vec![
+            good[0].to_vec(),                                    // 1
+            b"{not json".to_vec(),                               // 2
+            good[1][..good[1].len() / 2].to_vec(),               // 3 truncated kev record
+            b"{\"metadata\":{\"name\":\"x\xff\xfe\"}}".to_vec(), // 4 invalid UTF-8
+            b"[1, 2]".to_vec(),                                  // 5
+            b"{\"kind\":\"Pod\",\"metadata\":{}}".to_vec(),      // 6
+            b"{\"schema\":\"kev/v9\",\"uid\":\"x\"}".to_vec(),   // 7
+            b"{\"lastTimestamp\":\"yesterday\"}".to_vec(),       // 8
+            b"".to_vec(),                                        // 9 blank: fine
+            b"\xff\xfe\xfd".to_vec(),                            // 10
+            good[2].to_vec(),                                    // 11
+        ];
+        for l in &lines {
+            bytes.extend_from_slice(l);
+            bytes.push(b'\n');
+        }
+        let (got, bad, format) = read(bytes);
+        assert_eq!(format, Some(InputFormat::Lines));
+        assert_eq!(
+            got,
+            vec![want[0].clone(), want[2].clone()],
+            "the good lines all come through"
+        );
+        let at: Vec<u64> = bad.iter().map(|e| e.line.unwrap()).collect();
+        assert_eq!(at, vec![2, 3, 4, 5, 6, 7, 8, 10]);
+        let msgs: Vec<String> = bad.iter().map(ToString::to_string).collect();
+        assert!(msgs[0].starts_with("dump:2: invalid JSON: "), "{}", msgs[0]);
+        assert!(
+            msgs[1].starts_with("dump:3: invalid kev/v1 record: EOF"),
+            "{}",
+            msgs[1]
+        );
+        assert!(
+            msgs[2].contains("invalid unicode") || msgs[2].contains("UTF-8"),
+            "{}",
+            msgs[2]
+        );
+        assert!(
+            msgs[4].contains("not an Event but a \"Pod\""),
+            "{}",
+            msgs[4]
+        );
+        assert!(
+            msgs[5].contains("unsupported schema \"kev/v9\""),
+            "{}",
+            msgs[5]
+        );
+        assert!(msgs[6].contains("invalid timestamp"), "{}", msgs[6]);
+    }
+
+    #[test]
+    fn ten_mib_line_works_and_overlong_lines_are_skipped() {
+        let mut v: serde_json::Value = serde_json::from_slice(FIXTURES[0]).unwrap();
+        let big = "x".repeat(10 << 20);
+        v["message"] = big.clone().into();
+        let mut bytes = serde_json::to_vec(&v).unwrap();
+        bytes.push(b'\n');
+        bytes.extend_from_slice(&serde_json::to_vec(&fixture_values()[1]).unwrap());
+        let (got, bad, _) = read(bytes.clone());
+        assert!(bad.is_empty());
+        assert_eq!(got[0].0.message.as_deref(), Some(big.as_str()));
+        assert_eq!(got.len(), 2);
+
+        let r = Replay::from_reader("big", io::Cursor::new(bytes)).with_max_line_bytes(1 << 20);
+        let items: Vec<_> = r.collect();
+        assert_eq!(items.len(), 2);
+        let e = items[0].as_ref().unwrap_err();
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.contains("line too long"), "{e}");
+        assert!(items[1].is_ok(), "reading goes on after an overlong line");
+    }
+
+    #[test]
+    fn hostile_nesting_is_an_error() {
+        let deep = "[".repeat(100_000);
+        let (got, bad, _) = read(deep.clone().into_bytes());
+        assert!(got.is_empty());
+        assert_eq!(bad.len(), 1);
+        assert!(bad[0].message.contains("recursion limit"), "{}", bad[0]);
+        let line = format!("{{\"a\":{}", deep);
+        let (got, bad, _) = read(line.into_bytes());
+        assert!(got.is_empty());
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        let yaml = format!("a: {}", "[".repeat(100_000));
+        let (_, bad, _) = read(yaml.into_bytes());
+        assert_eq!(bad.len(), 1, "{bad:?}");
+    }
+
+    #[test]
+    fn bad_items_in_documents() {
+        let mut list = kubectl_list();
+        list["items"][1]["lastTimestamp"] = "not a time".into();
+        list["items"][3] = serde_json::json!({"kind": "Pod"});
+        let pretty = serde_json::to_vec_pretty(&list).unwrap();
+        let (got, bad, _) = read(pretty);
+        assert_eq!(got.len(), 3);
+        let msgs: Vec<String> = bad.iter().map(ToString::to_string).collect();
+        assert_eq!(msgs.len(), 2);
+        assert!(
+            msgs[0].starts_with("dump:1: item 2: invalid Event: invalid timestamp"),
+            "{}",
+            msgs[0]
+        );
+        assert!(
+            msgs[1].starts_with("dump:1: item 4: not an Event"),
+            "{}",
+            msgs[1]
+        );
+        // A syntax error in a document names its line.
+        let broken = b"{\n  \"kind\": \"List\",\n  \"items\": [\n    {,}\n  ]\n}\n".to_vec();
+        let (_, bad, _) = read(broken);
+        assert_eq!(bad[0].line, Some(4), "{}", bad[0]);
+        let yaml = b"apiVersion: v1\nitems:\n- kind: Event\n  metadata: {name: a\n".to_vec();
+        let (_, bad, _) = read(yaml);
+        assert_eq!(bad.len(), 1);
+        assert!(bad[0].message.starts_with("invalid YAML"), "{}", bad[0]);
+    }
+
+    #[test]
+    fn corrupt_gzip_ends_the_input_with_an_error() {
+        let (ndjson, _) = kev_ndjson(200);
+        let mut gz = gzip(&ndjson);
+        let n = gz.len();
+        gz.truncate(n / 2);
+        let (got, bad, _) = read(gz);
+        assert!(!got.is_empty());
+        assert_eq!(bad.len(), 1);
+        assert!(bad[0].message.starts_with("read error"), "{}", bad[0]);
+    }
+
+    #[test]
+    fn open_errors_and_files() {
+        let e = Replay::open("/nonexistent/kev/dump.ndjson").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/kev/dump.ndjson: cannot open"),
+            "{e}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.ndjson.gz");
+        let (ndjson, want) = kev_ndjson(10);
+        std::fs::write(&path, gzip(&ndjson)).unwrap();
+        let r = Replay::open(path.to_str().unwrap()).unwrap();
+        assert_eq!(r.collect::<Result<Vec<_>, _>>().unwrap(), want);
+    }
+
+    #[test]
+    fn byte_order_mark_is_ignored() {
+        let (ndjson, want) = kev_ndjson(2);
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend(ndjson);
+        let (got, bad, _) = read(bytes);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(got, want);
+    }
+}
