@@ -1,0 +1,722 @@
+//! The fake cluster's state: a versioned store of core/v1 Event objects.
+//!
+//! A real apiserver keeps objects in etcd, a multi-version store: every write
+//! takes the next cluster-wide revision (the `resourceVersion`), a list can be
+//! served "as of" an older revision until compaction removes it, and a watch
+//! replays every change after a given revision. Clients depend on all three
+//! (paged lists at one snapshot, resuming watches, `410 Gone` after
+//! compaction), so [`FakeCluster`] models them the same way, on a much smaller
+//! scale:
+//!
+//! - every object key (`namespace/name`, etcd's key order) keeps its versions,
+//!   including deletions as tombstones, until [`FakeCluster::compact_to`];
+//! - a change log (the watch history) holds one entry per write, also pruned by
+//!   compaction;
+//! - a `tokio::sync::watch` channel carries the latest revision so that active
+//!   watches wake up on every write.
+//!
+//! `FakeCluster` is a cheap handle (`Clone` shares the same state), usable from
+//! sync and async code alike: tests mutate events from a plain `#[test]` while
+//! the server streams them on its own runtime.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+
+use super::selector::FieldSelector;
+
+/// The resourceVersion of an empty [`FakeCluster::new`]; the first write gets the next one.
+///
+/// Starting above zero keeps `"0"` (a special value meaning "any version" to
+/// the apiserver) distinct from every real revision.
+pub const INITIAL_RESOURCE_VERSION: u64 = 1000;
+
+/// How a watch from a compacted (too old) resourceVersion fails.
+///
+/// A real apiserver does both, depending on whether the watch cache serves the
+/// resource. Events bypass the cache, so the default is the in-stream error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExpiredWatch {
+    /// `200 OK` and a stream whose only line is an `ERROR` watch event carrying a
+    /// `Status` with code 410, reason `Expired`; then the stream ends.
+    #[default]
+    ErrorEvent,
+    /// `410 Gone` with a `Status` body, before any stream starts.
+    HttpGone,
+}
+
+/// Why a change to the store was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    /// An event with this namespace and name already exists.
+    #[error("events \"{name}\" already exists in namespace \"{namespace}\"")]
+    AlreadyExists {
+        /// The event's namespace.
+        namespace: String,
+        /// The event's name.
+        name: String,
+    },
+    /// No live event has this namespace and name.
+    #[error("events \"{name}\" not found in namespace \"{namespace}\"")]
+    NotFound {
+        /// The namespace looked in.
+        namespace: String,
+        /// The name looked for.
+        name: String,
+    },
+    /// The value is not an object, or an update changed its namespace or name.
+    #[error("invalid event: {0}")]
+    Invalid(String),
+}
+
+/// The type of one change in the watch history, as a watch event names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeType {
+    /// The object was created.
+    Added,
+    /// The object was updated in place (a new resourceVersion).
+    Modified,
+    /// The object was deleted; the object carries its last state.
+    Deleted,
+}
+
+impl ChangeType {
+    /// The watch event `type`: `ADDED`, `MODIFIED` or `DELETED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified => "MODIFIED",
+            ChangeType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One stored version of an object, shared between the store, the log and responses.
+#[derive(Debug)]
+pub(crate) struct Stored {
+    /// `namespace/name`: the store key, in etcd's order.
+    pub key: String,
+    /// The object without `kind`/`apiVersion` (list items carry neither).
+    pub value: Value,
+    /// `value` serialized once, because lists and watches send it many times.
+    pub json: Arc<str>,
+}
+
+impl Stored {
+    fn new(key: String, value: Value) -> Arc<Self> {
+        let json: Arc<str> = value.to_string().into();
+        Arc::new(Stored { key, value, json })
+    }
+
+    /// The object as a GET or a watch event shows it: with `kind` and `apiVersion`.
+    pub fn with_type_meta(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("kind".into(), "Event".into());
+        out.insert("apiVersion".into(), "v1".into());
+        if let Value::Object(fields) = &self.value {
+            out.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        Value::Object(out)
+    }
+}
+
+/// One version of one key: the object, or `None` once deleted.
+#[derive(Debug)]
+struct Version {
+    rv: u64,
+    obj: Option<Arc<Stored>>,
+}
+
+/// One entry of the watch history.
+#[derive(Clone, Debug)]
+pub(crate) struct Change {
+    /// The revision this change created.
+    pub rv: u64,
+    /// What happened.
+    pub kind: ChangeType,
+    /// The object after the change (for a deletion: its last state at the deletion's revision).
+    pub obj: Arc<Stored>,
+}
+
+/// One page of a list, taken under the store lock.
+#[derive(Debug, Default)]
+pub(crate) struct Page {
+    /// The items, in key order.
+    pub items: Vec<Arc<Stored>>,
+    /// Whether more matching items follow the last one.
+    pub more: bool,
+    /// How many matching items follow (only counted when asked).
+    pub remaining: u64,
+}
+
+/// What a watch gets on each wake-up.
+#[derive(Debug)]
+pub(crate) enum History {
+    /// The changes after the cursor, and the revision they run up to.
+    Changes(Vec<Change>, u64),
+    /// The cursor is older than the compaction point: `(cursor, compacted)`.
+    Expired(u64, u64),
+}
+
+#[derive(Debug)]
+struct Store {
+    rv: u64,
+    compacted: u64,
+    expired_watch: ExpiredWatch,
+    objects: BTreeMap<String, Vec<Version>>,
+    log: VecDeque<Change>,
+}
+
+impl Store {
+    fn live(&self, key: &str) -> Option<&Arc<Stored>> {
+        self.objects
+            .get(key)
+            .and_then(|versions| versions.last())
+            .and_then(|v| v.obj.as_ref())
+    }
+
+    /// The object at `key` as of revision `at`, if it existed then.
+    fn at<'a>(versions: &'a [Version], at: u64) -> Option<&'a Arc<Stored>> {
+        let idx = versions.partition_point(|v| v.rv <= at);
+        idx.checked_sub(1).and_then(|i| versions[i].obj.as_ref())
+    }
+
+    fn write(&mut self, kind: ChangeType, key: String, mut value: Value) -> Arc<Stored> {
+        self.rv += 1;
+        let rv = self.rv;
+        if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("resourceVersion".into(), rv.to_string().into());
+        }
+        let obj = Stored::new(key.clone(), value);
+        let versions = self.objects.entry(key).or_default();
+        let stored = (kind != ChangeType::Deleted).then(|| obj.clone());
+        versions.push(Version { rv, obj: stored });
+        self.log.push_back(Change {
+            rv,
+            kind,
+            obj: obj.clone(),
+        });
+        obj
+    }
+
+    fn compact_to(&mut self, to: u64) {
+        let to = to.min(self.rv);
+        if to <= self.compacted {
+            return;
+        }
+        self.compacted = to;
+        while self.log.front().is_some_and(|c| c.rv <= to) {
+            self.log.pop_front();
+        }
+        self.objects.retain(|_, versions| {
+            // Keep the newest version at or before `to` (the state as of the
+            // compaction point) and everything after it.
+            let idx = versions.partition_point(|v| v.rv <= to);
+            if idx >= 2 {
+                versions.drain(..idx - 1);
+            }
+            if versions
+                .first()
+                .is_some_and(|v| v.rv <= to && v.obj.is_none())
+            {
+                versions.remove(0);
+            }
+            !versions.is_empty()
+        });
+    }
+}
+
+struct Inner {
+    store: Mutex<Store>,
+    latest: watch::Sender<u64>,
+}
+
+/// The fake cluster's events: a handle to a shared, versioned store.
+///
+/// Every write (add, update, bump, delete) takes the next resourceVersion, is
+/// appended to the watch history and wakes every active watch. Objects are
+/// stored as JSON [`Value`]s; `kind` and `apiVersion` are stripped on the way in
+/// and put back where a real apiserver shows them (watch events, GET), not in
+/// list items.
+#[derive(Clone)]
+pub struct FakeCluster {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for FakeCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let store = self.lock();
+        f.debug_struct("FakeCluster")
+            .field("resource_version", &store.rv)
+            .field("compacted", &store.compacted)
+            .field("keys", &store.objects.len())
+            .finish()
+    }
+}
+
+impl Default for FakeCluster {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl From<Vec<Value>> for FakeCluster {
+    /// A cluster holding these events; see [`FakeCluster::with_events`].
+    fn from(events: Vec<Value>) -> Self {
+        FakeCluster::new().with_events(events)
+    }
+}
+
+impl FakeCluster {
+    /// An empty cluster at resourceVersion [`INITIAL_RESOURCE_VERSION`].
+    pub fn new() -> Self {
+        Self::starting_at(INITIAL_RESOURCE_VERSION)
+    }
+
+    /// An empty cluster whose current resourceVersion is `rv`.
+    pub fn starting_at(rv: u64) -> Self {
+        let (latest, _) = watch::channel(rv);
+        FakeCluster {
+            inner: Arc::new(Inner {
+                store: Mutex::new(Store {
+                    rv,
+                    compacted: 0,
+                    expired_watch: ExpiredWatch::default(),
+                    objects: BTreeMap::new(),
+                    log: VecDeque::new(),
+                }),
+                latest,
+            }),
+        }
+    }
+
+    /// Add `events` in order (see [`FakeCluster::add_event`]) and return the cluster.
+    ///
+    /// # Panics
+    ///
+    /// If two events share a namespace and name, or one is not a JSON object:
+    /// fixtures like that are a bug in the test, reported where it is made.
+    #[must_use]
+    pub fn with_events(self, events: impl IntoIterator<Item = Value>) -> Self {
+        for event in events {
+            if let Err(err) = self.add_event(event) {
+                panic!("FakeCluster::with_events: {err}");
+            }
+        }
+        self
+    }
+
+    /// Make watches from a compacted resourceVersion fail this way (default:
+    /// [`ExpiredWatch::ErrorEvent`]).
+    #[must_use]
+    pub fn with_expired_watch(self, mode: ExpiredWatch) -> Self {
+        self.lock().expired_watch = mode;
+        self
+    }
+
+    /// Change how watches from a compacted resourceVersion fail, at runtime.
+    pub fn set_expired_watch(&self, mode: ExpiredWatch) {
+        self.lock().expired_watch = mode;
+    }
+
+    /// How watches from a compacted resourceVersion fail.
+    pub fn expired_watch(&self) -> ExpiredWatch {
+        self.lock().expired_watch
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave the store half-written
+        // in a way that matters to a test double; keep serving.
+        self.inner
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn notify(&self, rv: u64) {
+        self.inner.latest.send_replace(rv);
+    }
+
+    /// Store a new event (an `ADDED` change) and return it as stored.
+    ///
+    /// Like the apiserver, the store assigns `metadata.resourceVersion` (any
+    /// given one is replaced) and fills in what is missing: `metadata.uid`
+    /// (derived from the revision), `metadata.creationTimestamp` (now),
+    /// `metadata.namespace` (the involved object's, else `default`) and
+    /// `metadata.name` (`<involved object name>.<hex revision>`, as recorders name
+    /// events).
+    pub fn add_event(&self, event: Value) -> Result<Value, StoreError> {
+        let mut event = event;
+        let obj = event
+            .as_object_mut()
+            .ok_or_else(|| StoreError::Invalid("not a JSON object".into()))?;
+        obj.remove("kind");
+        obj.remove("apiVersion");
+        let involved_ns = str_at(&event, &["involvedObject", "namespace"]).map(str::to_owned);
+        let involved_name = str_at(&event, &["involvedObject", "name"]).map(str::to_owned);
+        let now = Utc::now();
+
+        let mut store = self.lock();
+        let rv = store.rv + 1;
+        let meta = metadata_mut(&mut event)?;
+        if !meta.get("namespace").is_some_and(non_empty_str) {
+            let ns = involved_ns.unwrap_or_else(|| "default".into());
+            meta.insert("namespace".into(), ns.into());
+        }
+        if !meta.get("name").is_some_and(non_empty_str) {
+            let base = involved_name.unwrap_or_else(|| "event".into());
+            meta.insert("name".into(), format!("{base}.{rv:016x}").into());
+        }
+        if !meta.get("uid").is_some_and(non_empty_str) {
+            meta.insert("uid".into(), fake_uid(rv).into());
+        }
+        if !meta.get("creationTimestamp").is_some_and(non_empty_str) {
+            meta.insert("creationTimestamp".into(), format_time(now).into());
+        }
+        let (namespace, name) = namespace_name(&event);
+        let key = object_key(&namespace, &name);
+        if store.live(&key).is_some() {
+            return Err(StoreError::AlreadyExists { namespace, name });
+        }
+        let stored = store.write(ChangeType::Added, key, event);
+        let rv = store.rv;
+        drop(store);
+        self.notify(rv);
+        Ok(stored.with_type_meta())
+    }
+
+    /// Add several events in order; stops at the first error.
+    pub fn add_events(
+        &self,
+        events: impl IntoIterator<Item = Value>,
+    ) -> Result<Vec<Value>, StoreError> {
+        events.into_iter().map(|e| self.add_event(e)).collect()
+    }
+
+    /// Change a live event in place with `edit` (a `MODIFIED` change with a new
+    /// resourceVersion) and return it as stored.
+    ///
+    /// `edit` must not change `metadata.namespace` or `metadata.name`.
+    pub fn update_event(
+        &self,
+        namespace: &str,
+        name: &str,
+        edit: impl FnOnce(&mut Value),
+    ) -> Result<Value, StoreError> {
+        let mut store = self.lock();
+        let key = object_key(namespace, name);
+        let current = store.live(&key).ok_or_else(|| not_found(namespace, name))?;
+        let mut value = current.value.clone();
+        edit(&mut value);
+        if !value.is_object() {
+            return Err(StoreError::Invalid(
+                "edit made the event not an object".into(),
+            ));
+        }
+        value.as_object_mut().map(|o| {
+            o.remove("kind");
+            o.remove("apiVersion")
+        });
+        if namespace_name(&value) != (namespace.to_owned(), name.to_owned()) {
+            return Err(StoreError::Invalid(
+                "edit changed the namespace or name".into(),
+            ));
+        }
+        let stored = store.write(ChangeType::Modified, key, value);
+        let rv = store.rv;
+        drop(store);
+        self.notify(rv);
+        Ok(stored.with_type_meta())
+    }
+
+    /// Record one more occurrence of an event now; see [`FakeCluster::bump_event_at`].
+    pub fn bump_event(&self, namespace: &str, name: &str) -> Result<Value, StoreError> {
+        self.bump_event_at(namespace, name, Utc::now())
+    }
+
+    /// Record one more occurrence of an event at `at`, as the recorders do.
+    ///
+    /// An event with a `series` (the events.k8s.io recorder) gets
+    /// `series.count + 1` and `series.lastObservedTime = at`; any other (the
+    /// legacy recorder) gets `count + 1` and `lastTimestamp = at`. Either way a
+    /// `MODIFIED` change with a new resourceVersion.
+    pub fn bump_event_at(
+        &self,
+        namespace: &str,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Value, StoreError> {
+        self.update_event(namespace, name, |event| bump(event, at))
+    }
+
+    /// Delete a live event (a `DELETED` change) and return its last state, which
+    /// carries the deletion's resourceVersion as a watch shows it.
+    pub fn delete_event(&self, namespace: &str, name: &str) -> Result<Value, StoreError> {
+        let mut store = self.lock();
+        let key = object_key(namespace, name);
+        let current = store.live(&key).ok_or_else(|| not_found(namespace, name))?;
+        let value = current.value.clone();
+        let stored = store.write(ChangeType::Deleted, key, value);
+        let rv = store.rv;
+        drop(store);
+        self.notify(rv);
+        Ok(stored.with_type_meta())
+    }
+
+    /// A live event, as a GET returns it (with `kind` and `apiVersion`).
+    pub fn get_event(&self, namespace: &str, name: &str) -> Option<Value> {
+        let store = self.lock();
+        store
+            .live(&object_key(namespace, name))
+            .map(|s| s.with_type_meta())
+    }
+
+    /// Every live event in key order (namespace, then name), as a GET returns each.
+    pub fn events(&self) -> Vec<Value> {
+        let store = self.lock();
+        store
+            .objects
+            .values()
+            .filter_map(|versions| versions.last().and_then(|v| v.obj.as_ref()))
+            .map(|s| s.with_type_meta())
+            .collect()
+    }
+
+    /// How many events are live.
+    pub fn len(&self) -> usize {
+        let store = self.lock();
+        store
+            .objects
+            .values()
+            .filter(|versions| versions.last().is_some_and(|v| v.obj.is_some()))
+            .count()
+    }
+
+    /// Whether no event is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The current resourceVersion: that of the latest write.
+    pub fn resource_version(&self) -> u64 {
+        self.lock().rv
+    }
+
+    /// The compaction point: history at or before it is gone (0: nothing compacted).
+    pub fn compacted(&self) -> u64 {
+        self.lock().compacted
+    }
+
+    /// Compact history up to the current resourceVersion, as etcd compaction does:
+    /// afterwards only a watch from the current resourceVersion (or a fresh list)
+    /// works; older ones get `410 Gone`.
+    pub fn compact(&self) {
+        let mut store = self.lock();
+        let rv = store.rv;
+        store.compact_to(rv);
+    }
+
+    /// Compact history up to `rv` (capped at the current resourceVersion).
+    ///
+    /// Watches from a resourceVersion below `rv`, lists at an exact
+    /// resourceVersion below it and continue tokens taken before it fail with
+    /// `410 Gone` / reason `Expired`.
+    pub fn compact_to(&self, rv: u64) {
+        self.lock().compact_to(rv);
+    }
+
+    /// A receiver of the latest resourceVersion, updated on every write.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.latest.subscribe()
+    }
+
+    /// The state needed to start a list or watch: `(current rv, compacted, mode)`.
+    pub(crate) fn versions(&self) -> (u64, u64, ExpiredWatch) {
+        let store = self.lock();
+        (store.rv, store.compacted, store.expired_watch)
+    }
+
+    /// One page of the events visible at revision `at`, in key order.
+    ///
+    /// `prefix` restricts keys to one namespace (`"ns/"`); `after` resumes after
+    /// a key; `limit` 0 means no limit. Remaining items are counted only when
+    /// `count_remaining` (the apiserver reports the count only without selectors).
+    pub(crate) fn page(
+        &self,
+        prefix: Option<&str>,
+        selector: &FieldSelector,
+        at: u64,
+        after: Option<&str>,
+        limit: usize,
+        count_remaining: bool,
+    ) -> Page {
+        let store = self.lock();
+        let lower = match (after, prefix) {
+            (Some(after), _) => Bound::Excluded(after),
+            (None, Some(prefix)) => Bound::Included(prefix),
+            (None, None) => Bound::Unbounded,
+        };
+        let mut page = Page::default();
+        let range = store
+            .objects
+            .range::<str, _>((lower, Bound::Unbounded))
+            .take_while(|(key, _)| prefix.is_none_or(|p| key.starts_with(p)))
+            .filter_map(|(_, versions)| Store::at(versions, at))
+            .filter(|obj| selector.matches(&obj.value));
+        for obj in range {
+            if limit == 0 || page.items.len() < limit {
+                page.items.push(obj.clone());
+            } else {
+                page.more = true;
+                if !count_remaining {
+                    break;
+                }
+                page.remaining += 1;
+            }
+        }
+        page
+    }
+
+    /// The changes after revision `cursor` in `prefix`'s namespace (all if `None`).
+    pub(crate) fn history(&self, cursor: u64, prefix: Option<&str>) -> History {
+        let store = self.lock();
+        if cursor < store.compacted {
+            return History::Expired(cursor, store.compacted);
+        }
+        let start = store.log.partition_point(|c| c.rv <= cursor);
+        let changes = store
+            .log
+            .range(start..)
+            .filter(|c| prefix.is_none_or(|p| c.obj.key.starts_with(p)))
+            .cloned()
+            .collect();
+        History::Changes(changes, store.rv)
+    }
+}
+
+/// The store key of an event: `namespace/name`, whose byte order is etcd's
+/// (`/registry/events/<namespace>/<name>`), so lists come out in the same order.
+pub(crate) fn object_key(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
+}
+
+/// The key prefix of one namespace.
+pub(crate) fn namespace_prefix(namespace: &str) -> String {
+    format!("{namespace}/")
+}
+
+fn not_found(namespace: &str, name: &str) -> StoreError {
+    StoreError::NotFound {
+        namespace: namespace.into(),
+        name: name.into(),
+    }
+}
+
+fn non_empty_str(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| !s.is_empty())
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(v, |v, key| v.get(key))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn metadata_mut(event: &mut Value) -> Result<&mut Map<String, Value>, StoreError> {
+    let obj = event
+        .as_object_mut()
+        .ok_or_else(|| StoreError::Invalid("not a JSON object".into()))?;
+    let meta = obj.entry("metadata").or_insert_with(|| json!({}));
+    meta.as_object_mut()
+        .ok_or_else(|| StoreError::Invalid("metadata is not an object".into()))
+}
+
+fn namespace_name(event: &Value) -> (String, String) {
+    let get = |field| str_at(event, &["metadata", field]).unwrap_or("").to_owned();
+    (get("namespace"), get("name"))
+}
+
+/// A UUID-shaped uid derived from a revision, so that runs are reproducible.
+fn fake_uid(rv: u64) -> String {
+    format!("00000000-0000-4000-8000-{:012x}", rv & 0xffff_ffff_ffff)
+}
+
+/// A `metav1.Time`: RFC 3339 in whole seconds.
+pub(crate) fn format_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A `metav1.MicroTime`: RFC 3339 with exactly six fractional digits.
+pub(crate) fn format_micro_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn bump(event: &mut Value, at: DateTime<Utc>) {
+    let Some(obj) = event.as_object_mut() else {
+        return;
+    };
+    if let Some(series) = obj.get_mut("series").and_then(Value::as_object_mut) {
+        let count = series.get("count").and_then(Value::as_i64).unwrap_or(1);
+        series.insert("count".into(), (count + 1).into());
+        series.insert("lastObservedTime".into(), format_micro_time(at).into());
+        return;
+    }
+    let count = obj.get("count").and_then(Value::as_i64).unwrap_or(1);
+    obj.insert("count".into(), (count + 1).into());
+    obj.insert("lastTimestamp".into(), format_time(at).into());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(ns: &str, name: &str) -> Value {
+        json!({"metadata": {"namespace": ns, "name": name}, "reason": "R"})
+    }
+
+    #[test]
+    fn snapshots_survive_later_writes_until_compaction() {
+        let c = FakeCluster::new();
+        c.add_event(ev("a", "1")).unwrap();
+        let snap = c.resource_version();
+        c.add_event(ev("a", "2")).unwrap();
+        c.delete_event("a", "1").unwrap();
+        let all = FieldSelector::default();
+        let names = |at| {
+            c.page(None, &all, at, None, 0, false)
+                .items
+                .iter()
+                .map(|s| s.key.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(snap), ["a/1"]);
+        assert_eq!(names(c.resource_version()), ["a/2"]);
+        c.compact();
+        assert_eq!(names(c.resource_version()), ["a/2"]);
+        assert!(matches!(c.history(snap, None), History::Expired(..)));
+    }
+
+    #[test]
+    fn bump_follows_the_recorder_that_wrote_the_event() {
+        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.123456Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut legacy = json!({"count": 3});
+        bump(&mut legacy, at);
+        assert_eq!(
+            legacy,
+            json!({"count": 4, "lastTimestamp": "2026-01-02T03:04:05Z"})
+        );
+        let mut series = json!({"series": {"count": 2}});
+        bump(&mut series, at);
+        assert_eq!(
+            series,
+            json!({"series": {"count": 3, "lastObservedTime": "2026-01-02T03:04:05.123456Z"}})
+        );
+    }
+}

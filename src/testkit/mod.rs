@@ -1,0 +1,67 @@
+//! An in-process fake Kubernetes apiserver, for tests and benchmarks.
+//!
+//! [`FakeApiServer`] serves core/v1 Events over plain HTTP/1.1 on loopback,
+//! closely enough to the real apiserver that kev, kube-rs and kubectl
+//! (client-go) all work against it: discovery, paged lists with `continue`
+//! tokens and snapshot semantics, field selectors, watches that replay
+//! history after a resourceVersion and then stream live changes, `410 Gone`
+//! after compaction, and `Status` errors worded like the real ones. A
+//! [`Script`] of [`Fault`]s makes chosen requests fail in chosen ways, and
+//! every request is recorded for assertions.
+//!
+//! # Layout
+//!
+//! - [`server`](FakeApiServer): listener, connections, the handle tests hold.
+//! - `routes`: request routing; the list, watch and GET handlers.
+//! - `watch`: the watch stream task (history, then live changes, stream faults).
+//! - [`cluster`](FakeCluster): the versioned event store (etcd's model in small).
+//! - [`fault`](Script): the fault script and [`Gate`]s.
+//! - `selector`: server-side field selectors for Events.
+//! - `discovery`: `/version`, `/api`, `/apis` and resource lists.
+//! - [`status`](ApiStatus): `Status` error bodies.
+//! - [`record`](RecordedRequest): the request log.
+//! - [`generator`]: realistic generated events, shared by tests and benchmarks.
+//!
+//! # Use
+//!
+//! ```no_run
+//! use kev::testkit::{FakeApiServer, FakeCluster, Fault, On, realistic_events};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let now = chrono::Utc::now();
+//! let server = FakeApiServer::start(FakeCluster::new().with_events(realistic_events(100, 1, now))).await;
+//! server.script().push(On::Watch, Fault::DropAfter(3));
+//! server.write_kubeconfig("/tmp/kubeconfig")?;
+//! // ... run kev, or use `server.kube_client().await?` ...
+//! server.cluster().add_event(serde_json::json!({
+//!     "metadata": {"namespace": "default", "name": "late.1"},
+//!     "involvedObject": {"kind": "Pod", "name": "late"}, "reason": "Started",
+//! }))?;
+//! let watches = server.requests().into_iter().filter(|r| r.is_watch()).count();
+//! # let _ = watches; Ok(()) }
+//! ```
+//!
+//! Blocking tests (those that run the `kev` binary) use
+//! [`FakeApiServer::start_blocking`], which runs the server on its own thread.
+
+mod body;
+mod cluster;
+mod discovery;
+mod fault;
+pub mod generator;
+mod kubeconfig;
+mod record;
+mod routes;
+mod selector;
+mod server;
+mod signal;
+mod status;
+mod watch;
+
+pub use cluster::{ChangeType, ExpiredWatch, FakeCluster, INITIAL_RESOURCE_VERSION, StoreError};
+pub use fault::{Fault, Gate, On, Script};
+pub use generator::{EventGenerator, realistic_events};
+pub use kubeconfig::TOKEN;
+pub use record::{RecordedRequest, RequestKind};
+pub use server::{BoxError, FakeApiServer, install_crypto_provider};
+pub use status::ApiStatus;

@@ -1,0 +1,225 @@
+//! `kind: Status` error bodies, worded as the real apiserver words them.
+//!
+//! Clients branch on `code` and `reason` (kube-rs surfaces them as
+//! `kube::Error::Api`, client-go as `StatusError`), and people read `message`,
+//! so the constructors here copy the apiserver's texts.
+
+use serde_json::{Value, json};
+
+/// An API error: what a real apiserver sends as a `Status` object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiStatus {
+    /// HTTP status code, repeated as `code` in the body.
+    pub code: u16,
+    /// The machine-readable `reason`, e.g. `Forbidden`, `Expired`, `NotFound`.
+    pub reason: String,
+    /// The human-readable `message`.
+    pub message: String,
+    /// `details`, if any (`{"kind": "events", "name": ...}`, `causes`, ...).
+    pub details: Option<Value>,
+    /// A `Retry-After` header (seconds), as sent with 429 and 503.
+    pub retry_after: Option<u32>,
+}
+
+impl ApiStatus {
+    /// A status with this code, reason and message and no details.
+    pub fn new(code: u16, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiStatus {
+            code,
+            reason: reason.into(),
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
+    }
+
+    /// The same status with `details`.
+    #[must_use]
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// The same status with a `Retry-After` header.
+    #[must_use]
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The `Status` object as JSON.
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        });
+        if let (Some(details), Some(obj)) = (&self.details, v.as_object_mut()) {
+            obj.insert("details".into(), details.clone());
+        }
+        v
+    }
+
+    /// 403 Forbidden, e.g. `events is forbidden: User "system:anonymous" cannot
+    /// list resource "events" in API group "" at the cluster scope`.
+    ///
+    /// `namespace` `None` is the cluster scope; `name` is set for a GET of one object.
+    pub fn forbidden(
+        user: &str,
+        verb: &str,
+        resource: &str,
+        group: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> Self {
+        let subject = match name {
+            Some(name) => format!("{resource} \"{name}\""),
+            None => resource.to_owned(),
+        };
+        let scope = match namespace {
+            Some(ns) => format!("in the namespace \"{ns}\""),
+            None => "at the cluster scope".to_owned(),
+        };
+        let mut details = json!({"kind": resource});
+        if let (Some(name), Some(obj)) = (name, details.as_object_mut()) {
+            obj.insert("name".into(), name.into());
+        }
+        if !group.is_empty()
+            && let Some(obj) = details.as_object_mut()
+        {
+            obj.insert("group".into(), group.into());
+        }
+        ApiStatus::new(
+            403,
+            "Forbidden",
+            format!(
+                "{subject} is forbidden: User \"{user}\" cannot {verb} resource \"{resource}\" \
+                 in API group \"{group}\" {scope}"
+            ),
+        )
+        .with_details(details)
+    }
+
+    /// 401 Unauthorized, as sent for a missing or rejected token.
+    pub fn unauthorized() -> Self {
+        ApiStatus::new(401, "Unauthorized", "Unauthorized")
+    }
+
+    /// 404 for one missing object: `events "x" not found`.
+    pub fn not_found(resource: &str, name: &str) -> Self {
+        ApiStatus::new(404, "NotFound", format!("{resource} \"{name}\" not found"))
+            .with_details(json!({"name": name, "kind": resource}))
+    }
+
+    /// 404 for a path the server does not serve.
+    pub fn no_such_path() -> Self {
+        ApiStatus::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details(json!({}))
+    }
+
+    /// 405 for a verb the server does not allow.
+    pub fn method_not_allowed() -> Self {
+        ApiStatus::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+        .with_details(json!({}))
+    }
+
+    /// 400 Bad Request with this message.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiStatus::new(400, "BadRequest", message)
+    }
+
+    /// 422 Invalid with this message.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiStatus::new(422, "Invalid", message)
+    }
+
+    /// 410 Gone, reason `Expired`, with this message.
+    pub fn expired(message: impl Into<String>) -> Self {
+        ApiStatus::new(410, "Expired", message)
+    }
+
+    /// The expiry of a watch from a compacted resourceVersion:
+    /// `too old resource version: 5 (100)`.
+    pub fn too_old_resource_version(requested: u64, compacted: u64) -> Self {
+        Self::expired(format!(
+            "too old resource version: {requested} ({compacted})"
+        ))
+    }
+
+    /// 500 Internal Server Error, as the apiserver wraps an internal failure.
+    pub fn internal_error(cause: &str) -> Self {
+        ApiStatus::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {cause}"),
+        )
+        .with_details(json!({"causes": [{"message": cause}]}))
+    }
+
+    /// 503 Service Unavailable, with an optional `Retry-After`.
+    pub fn service_unavailable(retry_after: Option<u32>) -> Self {
+        let mut s = ApiStatus::new(
+            503,
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+        );
+        s.retry_after = retry_after;
+        s
+    }
+
+    /// 429 Too Many Requests (API priority and fairness), with `Retry-After`.
+    pub fn too_many_requests(retry_after: u32) -> Self {
+        ApiStatus::new(
+            429,
+            "TooManyRequests",
+            "Too many requests, please try again later.",
+        )
+        .with_details(json!({"retryAfterSeconds": retry_after}))
+        .with_retry_after(retry_after)
+    }
+
+    /// 504 for a list at a resourceVersion newer than the store's.
+    pub fn too_large_resource_version(requested: u64, current: u64) -> Self {
+        ApiStatus::new(
+            504,
+            "Timeout",
+            format!("Too large resource version: {requested}, current: {current}"),
+        )
+        .with_details(json!({
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+            "retryAfterSeconds": 1
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_reads_like_the_apiserver() {
+        let s = ApiStatus::forbidden("system:anonymous", "list", "events", "", None, None);
+        assert_eq!(
+            s.message,
+            "events is forbidden: User \"system:anonymous\" cannot list resource \"events\" \
+             in API group \"\" at the cluster scope"
+        );
+        let s = ApiStatus::forbidden("u", "watch", "events", "", Some("ns"), None);
+        assert!(
+            s.message
+                .ends_with("in API group \"\" in the namespace \"ns\"")
+        );
+    }
+}
