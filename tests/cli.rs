@@ -1,0 +1,641 @@
+//! The `kev` binary against the in-process fake apiserver: listing, paging,
+//! pushdown, `--for` through discovery, errors and exit codes, and `-w`
+//! through normal watch ends, dropped connections and `410 Gone`.
+
+mod support;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+use chrono::Utc;
+use kev::testkit::{ExpiredWatch, FakeApiServer, FakeCluster, Fault, Gate, On, realistic_events};
+use serde_json::{Value, json};
+use support::{Follower, kev, run};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Env {
+    server: FakeApiServer,
+    home: tempfile::TempDir,
+    kubeconfig: std::path::PathBuf,
+}
+
+fn env(cluster: FakeCluster) -> Env {
+    let server = FakeApiServer::start_blocking(cluster);
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    Env {
+        server,
+        home,
+        kubeconfig,
+    }
+}
+
+impl Env {
+    fn kev(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = kev(self.home.path());
+        cmd.arg("--kubeconfig").arg(&self.kubeconfig).args(args);
+        cmd
+    }
+}
+
+fn event(ns: &str, name: &str, reason: &str, type_: &str, last: &str, count: i64) -> Value {
+    json!({
+        "metadata": {"namespace": ns, "name": name, "creationTimestamp": last},
+        "involvedObject": {"kind": "Pod", "namespace": ns, "name": name.split('.').next().unwrap(), "apiVersion": "v1"},
+        "reason": reason, "message": format!("{reason} happened to {name}"), "type": type_,
+        "count": count, "firstTimestamp": last, "lastTimestamp": last,
+        "source": {"component": "kubelet", "host": "node-1"},
+    })
+}
+
+fn ago(mins: i64) -> String {
+    kev::model::time_serde::format(&(Utc::now() - chrono::Duration::minutes(mins)))
+}
+
+fn small_cluster() -> FakeCluster {
+    FakeCluster::new().with_events([
+        event("default", "web-1.a", "BackOff", "Warning", &ago(5), 3),
+        event("default", "web-2.b", "Pulled", "Normal", &ago(30), 1),
+        event("payments", "api-1.c", "Unhealthy", "Warning", &ago(10), 1),
+    ])
+}
+
+fn ndjson(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("kev/v1 line"))
+        .collect()
+}
+
+#[test]
+fn lists_one_namespace_sorted_by_last_seen() {
+    let e = env(small_cluster());
+    let r = run(&mut e.kev(&["-n", "default", "--color", "never"]));
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stderr, "");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", r.stdout);
+    assert!(
+        lines[0].starts_with("LAST SEEN ") && lines[0].contains(" TYPE "),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("30m ") && lines[1].contains("Pulled"),
+        "oldest first: {}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("5m (x3 over 5m)") && lines[2].contains("Pod/web-1"),
+        "{}",
+        lines[2]
+    );
+}
+
+#[test]
+fn all_namespaces_adds_the_namespace_column() {
+    let e = env(small_cluster());
+    let r = run(&mut e.kev(&["-A", "--color", "never", "--no-headers"]));
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let ns: Vec<&str> = r
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(ns, ["default", "payments", "default"]);
+    let list = e
+        .server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/api/v1/events")
+        .expect("cluster-wide list");
+    assert_eq!(list.param("limit"), Some("5000"));
+}
+
+#[test]
+fn no_events_says_so_on_stderr() {
+    let e = env(small_cluster());
+    let r = run(&mut e.kev(&["-n", "empty"]));
+    assert_eq!(r.code, Some(0));
+    assert_eq!(r.stdout, "");
+    assert_eq!(r.stderr, "No events found in empty namespace.\n");
+}
+
+#[test]
+fn pages_with_continue_tokens_and_returns_every_event_once() {
+    let now = Utc::now();
+    let e = env(FakeCluster::new().with_events(realistic_events(1234, 7, now)));
+    let r = run(&mut e.kev(&["-A", "-o", "ndjson", "--chunk-size", "100"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let recs = ndjson(&r.stdout);
+    assert_eq!(recs.len(), 1234);
+    let uids: HashSet<&str> = recs.iter().map(|r| r["uid"].as_str().unwrap()).collect();
+    assert_eq!(uids.len(), 1234, "no duplicates");
+    let lists: Vec<_> = e
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/events")
+        .collect();
+    assert_eq!(lists.len(), 13, "1234 events in pages of 100");
+    assert!(lists[0].param("continue").is_none());
+    assert!(
+        lists[1..]
+            .iter()
+            .all(|r| r.param("continue").is_some() && r.param("limit") == Some("100"))
+    );
+    let last_seen: Vec<chrono::DateTime<Utc>> = recs
+        .iter()
+        .map(|r| r["lastSeen"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        last_seen.windows(2).all(|w| w[0] <= w[1]),
+        "sorted by last seen"
+    );
+}
+
+#[test]
+fn expression_is_pushed_down_and_still_evaluated_locally() {
+    let e = env(small_cluster());
+    let r = run(&mut e.kev(&["-A", "-o", "ndjson", "type=warning", "reason=~\"^Back\""]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let recs = ndjson(&r.stdout);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["name"], "web-1.a");
+    let list = e
+        .server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/api/v1/events")
+        .unwrap();
+    assert_eq!(
+        list.param("fieldSelector"),
+        Some("type=Warning"),
+        "case-normalized type pushed, regex kept local"
+    );
+}
+
+#[test]
+fn for_resolves_short_names_through_discovery() {
+    let mut ev = event(
+        "default",
+        "web.x",
+        "ScalingReplicaSet",
+        "Normal",
+        &ago(3),
+        1,
+    );
+    ev["involvedObject"] = json!({"kind": "Deployment", "namespace": "default", "name": "web", "apiVersion": "apps/v1"});
+    let e = env(FakeCluster::new().with_events([
+        ev,
+        event("default", "web.y", "BackOff", "Warning", &ago(2), 1),
+    ]));
+    for spec in ["deploy/web", "deployments.apps/web", "Deployment/web"] {
+        e.server.clear_requests();
+        let r = run(&mut e.kev(&["--for", spec, "-o", "ndjson"]));
+        assert_eq!(r.code, Some(0), "{spec}: {}", r.stderr);
+        let recs = ndjson(&r.stdout);
+        assert_eq!(recs.len(), 1, "{spec}");
+        assert_eq!(recs[0]["object"]["kind"], "Deployment");
+        let list = e
+            .server
+            .requests()
+            .into_iter()
+            .find(|r| r.path.ends_with("/events"))
+            .unwrap();
+        let fs = list.param("fieldSelector").unwrap().to_string();
+        let mut terms: Vec<&str> = fs.split(',').collect();
+        terms.sort();
+        assert_eq!(
+            terms,
+            [
+                "involvedObject.apiVersion=apps/v1",
+                "involvedObject.kind=Deployment",
+                "involvedObject.name=web"
+            ],
+            "{spec}"
+        );
+    }
+    let r = run(&mut e.kev(&["--for", "widget/x"]));
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr.contains("doesn't have a resource type \"widget\""),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn forbidden_names_verb_and_resource_in_one_line() {
+    let e = env(small_cluster());
+    e.server.script().push(
+        On::List,
+        Fault::Forbidden {
+            user: "jane".into(),
+        },
+    );
+    let r = run(&mut e.kev(&["-A"]));
+    assert_eq!(r.code, Some(1));
+    assert_eq!(r.stdout, "");
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("error: permission denied: kev needs \"list\" on \"events\""),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("User \"jane\" cannot list resource \"events\""),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn unreachable_server_is_a_runtime_failure() {
+    let home = tempfile::tempdir().unwrap();
+    let kc = home.path().join("kc");
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: x, context: {{cluster: c, user: u}}}}]\ncurrent-context: x\n"
+        ),
+    )
+    .unwrap();
+    let r = run(kev(home.path()).arg("--kubeconfig").arg(&kc).arg("-A"));
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "cannot reach the apiserver at http://127.0.0.1:{port}"
+        )),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn kubeconfig_problems_are_usage_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(kev(home.path()).arg("-A"));
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr.starts_with("error: no kubeconfig found"),
+        "{}",
+        r.stderr
+    );
+
+    let bad = home.path().join("bad");
+    std::fs::write(&bad, "clusters: [").unwrap();
+    let r = run(kev(home.path()).arg("--kubeconfig").arg(&bad));
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr
+            .starts_with(&format!("error: cannot load kubeconfig {}", bad.display())),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+
+    let r = run(kev(home.path())
+        .arg("--kubeconfig")
+        .arg(home.path().join("missing")));
+    assert_eq!(r.code, Some(2));
+
+    let e = env(small_cluster());
+    let r = run(&mut e.kev(&["--context", "nope"]));
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains("no such context"), "{}", r.stderr);
+}
+
+#[test]
+fn filter_typo_points_at_the_column_and_exits_2() {
+    let e = env(small_cluster());
+    let r = run(&mut e.kev(&["-A", "reason=~\"(Back\""]));
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr,
+        "error: invalid regex: unclosed group (at column 9)\n  reason=~\"(Back\"\n          ^^^^^^^\n"
+    );
+    assert!(
+        e.server
+            .requests()
+            .iter()
+            .all(|r| !r.path.ends_with("/events")),
+        "nothing listed"
+    );
+}
+
+#[test]
+fn closed_stdout_exits_zero_quietly() {
+    let e = env(FakeCluster::new().with_events(realistic_events(20_000, 3, Utc::now())));
+    let mut child = e
+        .kev(&["-A"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here: the pipe is closed, like `| head -1`.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.starts_with("NAMESPACE"), "{first}");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn hostile_text_never_reaches_the_terminal_raw() {
+    let raw: Value =
+        serde_json::from_slice(include_bytes!("fixtures/core_v1_hostile.json")).unwrap();
+    let e = env(FakeCluster::new().with_events([raw]));
+    for args in [&["-A", "--color", "always"][..], &["-A", "-o", "wide"][..]] {
+        let r = run(&mut e.kev(args));
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let without_our_colour = r
+            .stdout
+            .replace("\x1b[1m", "")
+            .replace("\x1b[33m", "")
+            .replace("\x1b[0m", "")
+            .replace("\x1b[39m", "")
+            .replace("\x1b[22m", "");
+        assert!(
+            !without_our_colour.contains('\x1b'),
+            "{args:?}: {:?}",
+            &r.stdout[..200]
+        );
+        assert!(!r.stdout.contains('\r') && !r.stdout.contains('\x07') && !r.stdout.contains('\0'));
+        assert!(r.stdout.contains("^[[31mRED"));
+    }
+    // NDJSON keeps the message exactly (JSON escapes what JSON must).
+    let r = run(&mut e.kev(&["-A", "-o", "ndjson"]));
+    let rec = &ndjson(&r.stdout)[0];
+    assert!(
+        rec["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("pull failed \x1b[31mRED")
+    );
+}
+
+fn follow(e: &Env, args: &[&str]) -> Follower {
+    let mut cmd = e.kev(args);
+    Follower::spawn(&mut cmd)
+}
+
+fn names(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn watch_shows_new_events_and_updates_as_new_occurrences() {
+    let e = env(small_cluster());
+    let mut f = follow(&e, &["-A", "-w", "-o", "ndjson"]);
+    f.wait_lines(3, WAIT);
+    e.server
+        .wait_for_request_blocking(WAIT, |r| r.is_watch())
+        .expect("kev opened a watch");
+    e.server
+        .cluster()
+        .add_event(event("default", "late.d", "Killing", "Normal", &ago(0), 1))
+        .unwrap();
+    e.server.cluster().bump_event("default", "web-1.a").unwrap();
+    let lines = f.wait_lines(5, WAIT).to_vec();
+    let added: Value = serde_json::from_str(&lines[3]).unwrap();
+    assert_eq!(added["name"], "late.d");
+    assert_eq!(added["watchType"], "ADDED");
+    let modified: Value = serde_json::from_str(&lines[4]).unwrap();
+    assert_eq!(modified["name"], "web-1.a");
+    assert_eq!(modified["watchType"], "MODIFIED");
+    assert_eq!(modified["count"], 4);
+    let first: Value = serde_json::from_str(&lines[2]).unwrap();
+    assert_ne!(first["resourceVersion"], modified["resourceVersion"]);
+    let watch = e
+        .server
+        .requests()
+        .into_iter()
+        .find(|r| r.is_watch())
+        .unwrap();
+    assert!(
+        watch
+            .param("resourceVersion")
+            .is_some_and(|rv| !rv.is_empty() && rv != "0"),
+        "watch from the list's RV"
+    );
+}
+
+#[test]
+fn watch_continues_after_the_server_ends_it_and_after_dropped_connections() {
+    let e = env(small_cluster());
+    e.server
+        .script()
+        .push(On::Watch, Fault::EndAfter(1))
+        .push(On::Watch, Fault::DropAfter(1));
+    let mut f = follow(&e, &["-A", "-w", "-o", "ndjson"]);
+    f.wait_lines(3, WAIT);
+    e.server
+        .wait_for_request_blocking(WAIT, |r| r.is_watch())
+        .expect("kev opened a watch");
+    for i in 0..4 {
+        e.server
+            .cluster()
+            .add_event(event(
+                "default",
+                &format!("n{i}.z"),
+                "Started",
+                "Normal",
+                &ago(0),
+                1,
+            ))
+            .unwrap();
+    }
+    let lines = f.wait_lines(7, WAIT).to_vec();
+    assert_eq!(
+        names(&lines[3..]),
+        ["n0.z", "n1.z", "n2.z", "n3.z"],
+        "each once, in order"
+    );
+    assert!(
+        f.drain_for(Duration::from_millis(300)).is_empty(),
+        "no repeats"
+    );
+    let watches: Vec<_> = e
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_watch())
+        .collect();
+    assert!(watches.len() >= 3, "re-watched: {watches:?}");
+    // Each re-watch starts from the last resourceVersion delivered, not from the list.
+    assert_ne!(
+        watches[0].param("resourceVersion"),
+        watches[1].param("resourceVersion")
+    );
+    assert!(f.is_running());
+}
+
+fn assert_relist_delivers_only_missed(e: &Env, mut f: Follower, what: &str) {
+    let lines = f.wait_lines(5, WAIT).to_vec();
+    let mut got = names(&lines[3..]);
+    got.sort();
+    assert_eq!(got, ["api-1.c", "missed.e"], "{what}: only what was missed");
+    assert!(
+        f.drain_for(Duration::from_millis(300)).is_empty(),
+        "{what}: nothing repeated"
+    );
+    let lists = e
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/events" && !r.is_watch())
+        .count();
+    assert_eq!(lists, 2, "{what}: relisted once");
+    // And it keeps following.
+    e.server
+        .cluster()
+        .add_event(event("default", "after.f", "Started", "Normal", &ago(0), 1))
+        .unwrap();
+    let lines = f.wait_lines(6, WAIT).to_vec();
+    assert_eq!(names(&lines[5..]), ["after.f"]);
+    let stderr = f.stop();
+    assert!(
+        stderr.contains("relisting"),
+        "{what}: says so on stderr: {stderr}"
+    );
+}
+
+fn change_while_cut_off(e: &Env) {
+    e.server
+        .cluster()
+        .add_event(event(
+            "default",
+            "missed.e",
+            "Failed",
+            "Warning",
+            &ago(0),
+            1,
+        ))
+        .unwrap();
+    e.server
+        .cluster()
+        .bump_event("payments", "api-1.c")
+        .unwrap();
+}
+
+#[test]
+fn expired_watch_relists_and_delivers_only_missed_occurrences() {
+    for mode in [ExpiredWatch::ErrorEvent, ExpiredWatch::HttpGone] {
+        let e = env(small_cluster().with_expired_watch(mode));
+        let gate = Gate::new();
+        // kev is cut off (its watch held) while events change and etcd compacts.
+        e.server.script().push(On::Watch, Fault::Hold(gate.clone()));
+        let mut f = follow(&e, &["-A", "-w", "-o", "ndjson"]);
+        f.wait_lines(3, WAIT);
+        assert!(gate.arrived_blocking(1, WAIT));
+        change_while_cut_off(&e);
+        e.server.cluster().compact();
+        gate.open();
+        assert_relist_delivers_only_missed(&e, f, &format!("{mode:?}"));
+    }
+}
+
+#[test]
+fn immediately_closed_watch_is_treated_as_expired() {
+    let e = env(small_cluster());
+    let gate = Gate::new();
+    e.server.script().push(On::Watch, Fault::EmptyWatch);
+    e.server
+        .script()
+        .push(On::List, Fault::Pass)
+        .push(On::List, Fault::Hold(gate.clone()));
+    let mut f = follow(&e, &["-A", "-w", "-o", "ndjson"]);
+    f.wait_lines(3, WAIT);
+    assert!(
+        gate.arrived_blocking(1, WAIT),
+        "kev relists after an empty watch"
+    );
+    change_while_cut_off(&e);
+    gate.open();
+    assert_relist_delivers_only_missed(&e, f, "EmptyWatch");
+}
+
+#[test]
+fn watch_only_starts_from_now() {
+    let e = env(small_cluster());
+    let mut f = follow(&e, &["-A", "--watch-only", "-o", "ndjson"]);
+    e.server
+        .wait_for_request_blocking(WAIT, |r| r.is_watch())
+        .expect("kev opened a watch");
+    e.server
+        .cluster()
+        .add_event(event("default", "new.g", "Started", "Normal", &ago(0), 1))
+        .unwrap();
+    let lines = f.wait_lines(1, WAIT).to_vec();
+    assert_eq!(names(&lines), ["new.g"]);
+    let list = e
+        .server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/api/v1/events" && !r.is_watch())
+        .unwrap();
+    assert_eq!(
+        list.param("limit"),
+        Some("1"),
+        "only the collection's resourceVersion is read"
+    );
+}
+
+#[test]
+fn watch_stops_with_an_error_when_permission_is_withdrawn() {
+    let e = env(small_cluster());
+    e.server.script().push(
+        On::Watch,
+        Fault::Forbidden {
+            user: "jane".into(),
+        },
+    );
+    let out = run(&mut e.kev(&["-A", "-w", "-o", "ndjson"]));
+    assert_eq!(out.code, Some(1));
+    assert_eq!(out.stdout.lines().count(), 3);
+    assert!(
+        out.stderr.contains("kev needs \"watch\" on \"events\""),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn completions_and_man_are_generated() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(kev(home.path()).args(["completions", "bash"]));
+    assert_eq!(r.code, Some(0));
+    assert!(r.stdout.contains("--all-namespaces") && r.stdout.contains("replay"));
+    let r = run(kev(home.path()).arg("man"));
+    assert_eq!(r.code, Some(0));
+    assert!(
+        r.stdout.contains(".TH kev") && r.stdout.contains("watch"),
+        "{}",
+        &r.stdout[..200]
+    );
+}
