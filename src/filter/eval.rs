@@ -233,6 +233,9 @@ impl StrTest {
             self.patterns.iter().any(|p| match p {
                 // Regexes are built case-insensitive: match the original text.
                 Pattern::Regex(r) => r.is_match(&raw),
+                // The common `type=Warning`: compare without lowercasing a copy.
+                // `v` is lowercase, so this is `fold(raw) == v` for ASCII `raw`.
+                Pattern::Exact(v) if raw.is_ascii() => raw.eq_ignore_ascii_case(v),
                 _ => p.is_match(lowered.get_or_insert_with(|| fold(Cow::Borrowed(&raw)))),
             })
         } else {
