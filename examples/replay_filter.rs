@@ -24,20 +24,17 @@ fn main() -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let (mut kept, mut bad) = (0u64, 0u64);
-    for item in Replay::open(path)? {
+    let mut replay = Replay::open(path)?;
+    while let Some(item) = replay.next_matching(filter.compiled(), now) {
         match item {
             Ok((event, context)) => {
-                if filter.matches(&event, now) {
-                    serde_json::to_writer(
-                        &mut out,
-                        &RecordView {
-                            event: &event,
-                            context: &context,
-                        },
-                    )?;
-                    out.write_all(b"\n")?;
-                    kept += 1;
-                }
+                let record = RecordView {
+                    event: &event,
+                    context: &context,
+                };
+                serde_json::to_writer(&mut out, &record)?;
+                out.write_all(b"\n")?;
+                kept += 1;
             }
             Err(e) => {
                 eprintln!("{e}");

@@ -123,6 +123,13 @@ impl CompiledFilter {
         self.root.eval(ev, now)
     }
 
+    /// Whether the filter keeps the event whose fields `ev` gives: the same
+    /// test as [`CompiledFilter::matches`] on a borrowed view of an event
+    /// (replay filters kev/v1 records before building an [`Event`]).
+    pub fn matches_fields<F: EventFields + ?Sized>(&self, ev: &F, now: DateTime<Utc>) -> bool {
+        self.root.eval(ev, now)
+    }
+
     /// Whether the filter keeps every event (nothing to evaluate).
     pub fn is_match_all(&self) -> bool {
         matches!(self.root, Node::True)
@@ -130,22 +137,47 @@ impl CompiledFilter {
 }
 
 impl Node {
-    fn eval(&self, ev: &Event, now: DateTime<Utc>) -> bool {
+    fn eval<F: EventFields + ?Sized>(&self, ev: &F, now: DateTime<Utc>) -> bool {
         match self {
             Node::True => true,
             Node::And(ns) => ns.iter().all(|n| n.eval(ev, now)),
             Node::Or(ns) => ns.iter().any(|n| n.eval(ev, now)),
             Node::Not(n) => !n.eval(ev, now),
             Node::Str(t) => t.eval(ev),
-            Node::Count(t) => t.eval(Some(ev.count)),
-            Node::Age(t) => t.eval(ev.last_seen.map(|ls| age_seconds(now, ls))),
-            Node::LastSeen(side, at) => match (side, ev.last_seen) {
+            Node::Count(t) => t.eval(Some(ev.count())),
+            Node::Age(t) => t.eval(ev.last_seen().map(|ls| age_seconds(now, ls))),
+            Node::LastSeen(side, at) => match (side, ev.last_seen()) {
                 (TimeSide::AtOrAfter, Some(ls)) => ls >= *at,
                 (TimeSide::AtOrBefore, Some(ls)) => ls <= *at,
                 (TimeSide::AtOrAfter, None) => false,
                 (TimeSide::AtOrBefore, None) => true,
             },
         }
+    }
+}
+
+/// What a filter reads from an event. Implemented by [`Event`]; a borrowed
+/// view must give the same answers as the `Event` it would become.
+pub trait EventFields {
+    /// A text field (never `count` or `age`); a missing field is empty.
+    fn text(&self, field: Field) -> Cow<'_, str>;
+    /// The resolved count.
+    fn count(&self) -> i64;
+    /// The resolved last-seen time.
+    fn last_seen(&self) -> Option<DateTime<Utc>>;
+}
+
+impl EventFields for Event {
+    fn text(&self, field: Field) -> Cow<'_, str> {
+        field_text(field, self)
+    }
+
+    fn count(&self) -> i64 {
+        self.count
+    }
+
+    fn last_seen(&self) -> Option<DateTime<Utc>> {
+        self.last_seen
     }
 }
 
@@ -194,13 +226,16 @@ fn fold(s: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 impl StrTest {
-    fn eval(&self, ev: &Event) -> bool {
-        let raw = field_text(self.field, ev);
+    fn eval<F: EventFields + ?Sized>(&self, ev: &F) -> bool {
+        let raw = ev.text(self.field);
         let hit = if self.fold {
             let mut lowered: Option<Cow<'_, str>> = None;
             self.patterns.iter().any(|p| match p {
                 // Regexes are built case-insensitive: match the original text.
                 Pattern::Regex(r) => r.is_match(&raw),
+                // The common `type=Warning`: compare without lowercasing a copy.
+                // `v` is lowercase, so this is `fold(raw) == v` for ASCII `raw`.
+                Pattern::Exact(v) if raw.is_ascii() => raw.eq_ignore_ascii_case(v),
                 _ => p.is_match(lowered.get_or_insert_with(|| fold(Cow::Borrowed(&raw)))),
             })
         } else {

@@ -51,7 +51,7 @@ use chrono::{DateTime, Utc};
 
 pub use ast::{Expr, Field, Op, Predicate, Span, TimeSide, Value};
 pub use error::FilterError;
-pub use eval::CompiledFilter;
+pub use eval::{CompiledFilter, EventFields};
 pub use parser::{MAX_DEPTH, parse};
 pub use pushdown::{FieldSelector, SelectorField, SelectorOp, SelectorTerm};
 
@@ -182,6 +182,11 @@ impl Filter {
     /// Whether the filter keeps `ev`, with ages measured from `now`.
     pub fn matches(&self, ev: &crate::model::Event, now: DateTime<Utc>) -> bool {
         self.compiled.matches(ev, now)
+    }
+
+    /// [`Filter::matches`] on a borrowed view of an event.
+    pub fn matches_fields<F: EventFields + ?Sized>(&self, ev: &F, now: DateTime<Utc>) -> bool {
+        self.compiled.matches_fields(ev, now)
     }
 
     /// The tree, `None` when the filter keeps everything.
@@ -676,6 +681,15 @@ mod tests {
             "1d".parse::<TimeBound>().unwrap(),
             TimeBound::Ago(Duration::from_secs(86_400))
         );
+    }
+
+    #[test]
+    fn filters_and_replays_can_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Filter>();
+        send_sync::<FieldSelector>();
+        send::<crate::source::replay::Replay>();
     }
 
     #[test]

@@ -35,7 +35,13 @@ use flate2::read::MultiGzDecoder;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use crate::model::{Event, Record, RecordContext, SCHEMA_V1, WireEvent};
+use chrono::{DateTime, Utc};
+
+use crate::filter::{CompiledFilter, EventFields, Field};
+use crate::model::record::WatchType;
+use crate::model::{
+    Event, EventSource, ObjectRef, Record, RecordContext, SCHEMA_V1, Series, WireEvent, time_serde,
+};
 
 /// Longest line accepted by default; a longer one is reported and skipped.
 pub const MAX_LINE_BYTES: usize = 64 << 20;
@@ -412,6 +418,244 @@ impl Iterator for Replay {
                 },
             }
         }
+    }
+}
+
+impl Replay {
+    /// The next item the filter keeps: errors, and events `filter` matches
+    /// at `now`. The same items as `self.filter(...)` over the iterator, but
+    /// kev/v1 lines are first read into a borrowed view and filtered there,
+    /// so a record the filter drops costs no allocation; only kept records
+    /// become an [`Event`]. Every line is still fully parsed and validated,
+    /// so a malformed line is reported whether or not it would match.
+    pub fn next_matching(
+        &mut self,
+        filter: &CompiledFilter,
+        now: DateTime<Utc>,
+    ) -> Option<ReplayItem> {
+        loop {
+            if self.pending.is_empty() && matches!(self.state, State::Lines(_)) {
+                let State::Lines(mut r) = std::mem::replace(&mut self.state, State::Done) else {
+                    continue;
+                };
+                match self.read_line(&mut *r) {
+                    Err(e) => {
+                        self.fail_read(e);
+                        continue;
+                    }
+                    Ok(Ok(false)) => continue,
+                    Ok(Err(too_long)) => {
+                        self.state = State::Lines(r);
+                        return Some(Err(too_long));
+                    }
+                    Ok(Ok(true)) => self.state = State::Lines(r),
+                }
+                let line = self.buf.trim_ascii();
+                if line.starts_with(KEV_PREFIX) {
+                    match serde_json::from_slice::<RecordRef<'_>>(line) {
+                        Ok(rec) if filter.matches_fields(&rec, now) => {
+                            return Some(Ok(rec.to_parts()));
+                        }
+                        Ok(_) => continue,
+                        Err(e) => {
+                            return Some(Err(
+                                self.err(Some(self.line), json_error("invalid kev/v1 record", &e))
+                            ));
+                        }
+                    }
+                }
+                match self.parse_line() {
+                    Some(Ok((e, c))) if filter.matches(&e, now) => return Some(Ok((e, c))),
+                    Some(Ok(_)) | None => continue,
+                    Some(Err(e)) => return Some(Err(e)),
+                }
+            }
+            match self.next()? {
+                Ok((e, _)) if !filter.matches(&e, now) => continue,
+                other => return Some(other),
+            }
+        }
+    }
+}
+
+/// A kev/v1 record read without copying its strings: the same fields and
+/// the same validation as [`Record`] (timestamps, `watchType`, required
+/// keys), with text borrowed from the line where it has no escapes.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordRef<'a> {
+    #[serde(borrow)]
+    #[allow(dead_code)] // validated (required), like Record's
+    schema: Cow<'a, str>,
+    #[serde(default, borrow)]
+    cluster: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    uid: Cow<'a, str>,
+    #[serde(borrow)]
+    resource_version: Cow<'a, str>,
+    #[serde(default, borrow)]
+    namespace: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    name: Cow<'a, str>,
+    #[serde(default, borrow, rename = "type")]
+    type_: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reason: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    message: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    object: Option<ObjectRefRef<'a>>,
+    #[serde(default, borrow)]
+    related: Option<ObjectRefRef<'a>>,
+    #[serde(default, borrow)]
+    source: Option<SourceRef<'a>>,
+    #[serde(default, borrow)]
+    reporting_controller: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reporting_instance: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    action: Option<Cow<'a, str>>,
+    #[serde(default)]
+    count: Option<i64>,
+    #[serde(default, with = "time_serde")]
+    first_seen: Option<DateTime<Utc>>,
+    #[serde(default, with = "time_serde")]
+    last_seen: Option<DateTime<Utc>>,
+    #[serde(default, with = "time_serde")]
+    event_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    series: Option<Series>,
+    #[serde(default)]
+    watch_type: Option<WatchType>,
+    #[serde(default, with = "time_serde")]
+    observed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ObjectRefRef<'a> {
+    #[serde(default, borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    namespace: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    uid: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    api_version: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    field_path: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct SourceRef<'a> {
+    #[serde(default, borrow)]
+    component: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    host: Option<Cow<'a, str>>,
+}
+
+fn owned(s: &Option<Cow<'_, str>>) -> Option<String> {
+    s.as_deref().map(str::to_string)
+}
+
+impl ObjectRefRef<'_> {
+    fn to_owned_ref(&self) -> ObjectRef {
+        ObjectRef {
+            kind: owned(&self.kind),
+            namespace: owned(&self.namespace),
+            name: owned(&self.name),
+            uid: owned(&self.uid),
+            api_version: owned(&self.api_version),
+            field_path: owned(&self.field_path),
+        }
+    }
+}
+
+impl RecordRef<'_> {
+    /// The event and context, exactly as [`Record::into_parts`] gives them.
+    fn to_parts(&self) -> (Event, RecordContext) {
+        (
+            Event {
+                uid: self.uid.to_string(),
+                resource_version: self.resource_version.to_string(),
+                namespace: owned(&self.namespace),
+                name: self.name.to_string(),
+                type_: owned(&self.type_),
+                reason: owned(&self.reason),
+                message: owned(&self.message),
+                object: self
+                    .object
+                    .as_ref()
+                    .map(ObjectRefRef::to_owned_ref)
+                    .unwrap_or_default(),
+                related: self.related.as_ref().map(ObjectRefRef::to_owned_ref),
+                source: self.source.as_ref().map(|s| EventSource {
+                    component: owned(&s.component),
+                    host: owned(&s.host),
+                }),
+                reporting_controller: owned(&self.reporting_controller),
+                reporting_instance: owned(&self.reporting_instance),
+                action: owned(&self.action),
+                count: EventFields::count(self),
+                first_seen: self.first_seen,
+                last_seen: self.last_seen,
+                event_time: self.event_time,
+                series: self.series.clone(),
+            },
+            RecordContext {
+                cluster: owned(&self.cluster),
+                watch_type: self.watch_type,
+                observed_at: self.observed_at,
+            },
+        )
+    }
+}
+
+/// The same answers as the [`Event`] from [`RecordRef::to_parts`] gives.
+impl EventFields for RecordRef<'_> {
+    fn text(&self, field: Field) -> Cow<'_, str> {
+        fn s<'b>(o: &'b Option<Cow<'_, str>>) -> &'b str {
+            o.as_deref().unwrap_or("")
+        }
+        let o = self.object.as_ref();
+        let kind = o.map_or("", |o| s(&o.kind));
+        let name = o.map_or("", |o| s(&o.name));
+        match field {
+            Field::Type => Cow::Borrowed(s(&self.type_)),
+            Field::Reason => Cow::Borrowed(s(&self.reason)),
+            Field::Kind => Cow::Borrowed(kind),
+            Field::Name => Cow::Borrowed(name),
+            Field::Namespace => Cow::Borrowed(s(&self.namespace)),
+            Field::Object => Cow::Owned(format!("{kind}/{name}")),
+            Field::Message => Cow::Borrowed(s(&self.message)),
+            // As Event::component(): source.component unless empty, else reportingController.
+            Field::Component => Cow::Borrowed(
+                self.source
+                    .as_ref()
+                    .and_then(|x| x.component.as_deref())
+                    .filter(|c| !c.is_empty())
+                    .or(self.reporting_controller.as_deref())
+                    .unwrap_or(""),
+            ),
+            Field::Host => Cow::Borrowed(self.source.as_ref().map_or("", |x| s(&x.host))),
+            Field::Instance => Cow::Borrowed(s(&self.reporting_instance)),
+            Field::Action => Cow::Borrowed(s(&self.action)),
+            Field::ApiVersion => Cow::Borrowed(o.map_or("", |o| s(&o.api_version))),
+            Field::FieldPath => Cow::Borrowed(o.map_or("", |o| s(&o.field_path))),
+            Field::Uid => Cow::Borrowed(&self.uid),
+            Field::Count => Cow::Owned(EventFields::count(self).to_string()),
+            Field::Age => Cow::Borrowed(""),
+        }
+    }
+
+    fn count(&self) -> i64 {
+        self.count.filter(|c| *c > 0).unwrap_or(1)
+    }
+
+    fn last_seen(&self) -> Option<DateTime<Utc>> {
+        self.last_seen
     }
 }
 
@@ -955,6 +1199,45 @@ mod tests {
         std::fs::write(&path, gzip(&ndjson)).unwrap();
         let r = Replay::open(path.to_str().unwrap()).unwrap();
         assert_eq!(r.collect::<Result<Vec<_>, _>>().unwrap(), want);
+    }
+
+    #[test]
+    fn next_matching_is_iterate_then_filter() {
+        use crate::filter::Filter;
+        let now: DateTime<Utc> = crate::filter::corpus::DEFAULT_NOW.parse().unwrap();
+        let (mut bytes, _) = kev_ndjson(3000);
+        // Mixed in: raw events, a compact list, malformed lines, a record with escapes.
+        for v in fixture_values() {
+            serde_json::to_writer(&mut bytes, &v).unwrap();
+            bytes.push(b'\n');
+        }
+        bytes.extend_from_slice(&serde_json::to_vec(&kubectl_list()).unwrap());
+        bytes.extend_from_slice(b"\n{\"schema\":\"kev/v1\",\"uid\":5}\n{oops\n");
+        bytes.extend_from_slice(br#"{"schema":"kev/v1","uid":"x","resourceVersion":"1","type":"Warn\u0069ng","reason":"Back\"Off","lastSeen":"bad"}"#);
+        bytes.push(b'\n');
+        bytes.extend_from_slice(br#"{"schema":"kev/v1","uid":"y","resourceVersion":"1","type":"Warn\u0069ng","object":{"kind":"Pod"},"source":{"component":""},"reportingController":"rc","count":0}"#);
+        bytes.push(b'\n');
+        for expr in [
+            "",
+            r#"type=Warning reason=~"^(BackOff|Failed)""#,
+            r#"type=warning object=Pod/* component=~"^(kubelet|rc)$" count=1"#,
+            "kind=Pod name=*-* ns in (payments, checkout) host=node-* instance!=\"\" action=\"\"",
+            r#"msg=~"(?i)image" apiVersion=v1 fieldPath=*web* uid!=x age<1h"#,
+            "age>2h or count>100",
+        ] {
+            let f = Filter::parse(expr).unwrap();
+            let want: Vec<_> = Replay::from_reader("m", io::Cursor::new(bytes.clone()))
+                .filter(|i| i.as_ref().map_or(true, |(e, _)| f.matches(e, now)))
+                .collect();
+            let mut r = Replay::from_reader("m", io::Cursor::new(bytes.clone()));
+            let mut got = Vec::new();
+            while let Some(i) = r.next_matching(f.compiled(), now) {
+                got.push(i);
+            }
+            assert!(want.iter().filter(|i| i.is_err()).count() >= 3, "{expr}");
+            assert!(want.iter().any(|i| i.is_ok()), "{expr}");
+            assert_eq!(got, want, "{expr}");
+        }
     }
 
     #[test]
