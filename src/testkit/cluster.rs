@@ -180,7 +180,7 @@ impl Store {
     }
 
     /// The object at `key` as of revision `at`, if it existed then.
-    fn at<'a>(versions: &'a [Version], at: u64) -> Option<&'a Arc<Stored>> {
+    fn at(versions: &[Version], at: u64) -> Option<&Arc<Stored>> {
         let idx = versions.partition_point(|v| v.rv <= at);
         idx.checked_sub(1).and_then(|i| versions[i].obj.as_ref())
     }
@@ -412,15 +412,13 @@ impl FakeCluster {
         let current = store.live(&key).ok_or_else(|| not_found(namespace, name))?;
         let mut value = current.value.clone();
         edit(&mut value);
-        if !value.is_object() {
+        let Some(obj) = value.as_object_mut() else {
             return Err(StoreError::Invalid(
                 "edit made the event not an object".into(),
             ));
-        }
-        value.as_object_mut().map(|o| {
-            o.remove("kind");
-            o.remove("apiVersion")
-        });
+        };
+        obj.remove("kind");
+        obj.remove("apiVersion");
         if namespace_name(&value) != (namespace.to_owned(), name.to_owned()) {
             return Err(StoreError::Invalid(
                 "edit changed the namespace or name".into(),

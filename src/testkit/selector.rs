@@ -61,7 +61,7 @@ impl Field {
     }
 
     /// The field's value on `event`; a missing field is the empty string, as in Go.
-    fn value<'a>(self, event: &'a Value) -> &'a str {
+    fn value(self, event: &Value) -> &str {
         let at = |path: &[&str]| {
             path.iter()
                 .try_fold(event, |v, key| v.get(key))
