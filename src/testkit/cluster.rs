@@ -27,7 +27,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
-use super::selector::FieldSelector;
+use super::selector::{FieldSelector, Fields};
 
 /// The resourceVersion of an empty [`FakeCluster::new`]; the first write gets the next one.
 ///
@@ -100,16 +100,26 @@ impl ChangeType {
 pub(crate) struct Stored {
     /// `namespace/name`: the store key, in etcd's order.
     pub key: String,
-    /// The object without `kind`/`apiVersion` (list items carry neither).
-    pub value: Value,
-    /// `value` serialized once, because lists and watches send it many times.
+    /// The object serialized once, without `kind`/`apiVersion` (list items
+    /// carry neither), because lists and watches send it many times.
     pub json: Arc<str>,
+    /// Its field-selector values.
+    pub fields: Fields,
 }
 
 impl Stored {
-    fn new(key: String, value: Value) -> Arc<Self> {
-        let json: Arc<str> = value.to_string().into();
-        Arc::new(Stored { key, value, json })
+    fn new(key: String, value: &Value) -> Arc<Self> {
+        Arc::new(Stored {
+            key,
+            json: value.to_string().into(),
+            fields: Fields::of(value),
+        })
+    }
+
+    /// The object as stored (without `kind`/`apiVersion`).
+    pub fn value(&self) -> Value {
+        // The text was serialized from a `Value` by this module: it parses.
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
     }
 
     /// The object as a GET or a watch event shows it: with `kind` and `apiVersion`.
@@ -117,8 +127,8 @@ impl Stored {
         let mut out = Map::new();
         out.insert("kind".into(), "Event".into());
         out.insert("apiVersion".into(), "v1".into());
-        if let Value::Object(fields) = &self.value {
-            out.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Value::Object(fields) = self.value() {
+            out.extend(fields);
         }
         Value::Object(out)
     }
@@ -191,7 +201,7 @@ impl Store {
         if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), rv.to_string().into());
         }
-        let obj = Stored::new(key.clone(), value);
+        let obj = Stored::new(key.clone(), &value);
         let versions = self.objects.entry(key).or_default();
         let stored = (kind != ChangeType::Deleted).then(|| obj.clone());
         versions.push(Version { rv, obj: stored });
@@ -410,7 +420,7 @@ impl FakeCluster {
         let mut store = self.lock();
         let key = object_key(namespace, name);
         let current = store.live(&key).ok_or_else(|| not_found(namespace, name))?;
-        let mut value = current.value.clone();
+        let mut value = current.value();
         edit(&mut value);
         let Some(obj) = value.as_object_mut() else {
             return Err(StoreError::Invalid(
@@ -457,7 +467,7 @@ impl FakeCluster {
         let mut store = self.lock();
         let key = object_key(namespace, name);
         let current = store.live(&key).ok_or_else(|| not_found(namespace, name))?;
-        let value = current.value.clone();
+        let value = current.value();
         let stored = store.write(ChangeType::Deleted, key, value);
         let rv = store.rv;
         drop(store);
@@ -564,7 +574,7 @@ impl FakeCluster {
             .range::<str, _>((lower, Bound::Unbounded))
             .take_while(|(key, _)| prefix.is_none_or(|p| key.starts_with(p)))
             .filter_map(|(_, versions)| Store::at(versions, at))
-            .filter(|obj| selector.matches(&obj.value));
+            .filter(|obj| selector.matches(&obj.fields));
         for obj in range {
             if limit == 0 || page.items.len() < limit {
                 page.items.push(obj.clone());

@@ -222,7 +222,7 @@ async fn stream_events(
             }
             History::Changes(changes, up_to) => {
                 for Change { kind, obj, .. } in changes {
-                    if selector.matches(&obj.value) {
+                    if selector.matches(&obj.fields) {
                         stream.send_event(kind, &obj, shutdown).await?;
                     }
                 }
