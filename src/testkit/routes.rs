@@ -204,7 +204,13 @@ pub(crate) async fn handle(
         authorization: header(AUTHORIZATION),
         status: None,
     });
-    tracing::debug!(method = %req.method(), uri = %req.uri(), ?kind, "fake apiserver request");
+    tracing::debug!(
+        method = %req.method(),
+        uri = %req.uri(),
+        ?kind,
+        accept = header(ACCEPT).as_deref().unwrap_or(""),
+        "fake apiserver request"
+    );
     let resp = if req.method() != Method::GET {
         body::status_response(&ApiStatus::method_not_allowed())
     } else {
