@@ -28,6 +28,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use super::selector::{FieldSelector, Fields};
+use super::status::ApiStatus;
 
 /// The resourceVersion of an empty [`FakeCluster::new`]; the first write gets the next one.
 ///
@@ -37,16 +38,35 @@ pub const INITIAL_RESOURCE_VERSION: u64 = 1000;
 
 /// How a watch from a compacted (too old) resourceVersion fails.
 ///
-/// A real apiserver does both, depending on whether the watch cache serves the
-/// resource. Events bypass the cache, so the default is the in-stream error.
+/// Real apiservers differ by whether the watch cache serves the resource and
+/// by version. Events bypass the cache, so the default is what etcd-served
+/// watches do (checked against kube-apiserver 1.36).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ExpiredWatch {
     /// `200 OK` and a stream whose only line is an `ERROR` watch event carrying a
-    /// `Status` with code 410, reason `Expired`; then the stream ends.
+    /// 410 `Expired` Status, `The resourceVersion for the provided watch is too
+    /// old.`; then the stream ends. (etcd-served watches, as for events.)
     #[default]
     ErrorEvent,
-    /// `410 Gone` with a `Status` body, before any stream starts.
+    /// The same, worded as the watch cache words it: `too old resource version:
+    /// R (C)`.
+    CacheErrorEvent,
+    /// `410 Gone` with a Status body (`too old resource version: R (C)`) before any
+    /// stream starts, as older apiservers answer from the watch cache.
     HttpGone,
+}
+
+impl ExpiredWatch {
+    /// The Status this mode reports for a watch from `requested` with history
+    /// compacted up to `compacted`.
+    pub fn status(self, requested: u64, compacted: u64) -> ApiStatus {
+        match self {
+            ExpiredWatch::ErrorEvent => ApiStatus::watch_expired(),
+            ExpiredWatch::CacheErrorEvent | ExpiredWatch::HttpGone => {
+                ApiStatus::too_old_resource_version(requested, compacted)
+            }
+        }
+    }
 }
 
 /// Why a change to the store was refused.
@@ -550,21 +570,21 @@ impl FakeCluster {
 
     /// One page of the events visible at revision `at`, in key order.
     ///
-    /// `prefix` restricts keys to one namespace (`"ns/"`); `after` resumes after
-    /// a key; `limit` 0 means no limit. Remaining items are counted only when
+    /// `prefix` restricts keys to one namespace (`"ns/"`); `from` resumes at a
+    /// key (a continue token's start); `limit` 0 means no limit. Remaining items are counted only when
     /// `count_remaining` (the apiserver reports the count only without selectors).
     pub(crate) fn page(
         &self,
         prefix: Option<&str>,
         selector: &FieldSelector,
         at: u64,
-        after: Option<&str>,
+        from: Option<&str>,
         limit: usize,
         count_remaining: bool,
     ) -> Page {
         let store = self.lock();
-        let lower = match (after, prefix) {
-            (Some(after), _) => Bound::Excluded(after),
+        let lower = match (from, prefix) {
+            (Some(from), _) => Bound::Included(from),
             (None, Some(prefix)) => Bound::Included(prefix),
             (None, None) => Bound::Unbounded,
         };
