@@ -50,14 +50,17 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
+    let started = std::time::Instant::now();
     let events = EventGenerator::new(args.seed, Utc::now())
         .namespaces(args.namespaces)
-        .nodes(args.nodes)
-        .generate(args.events);
+        .nodes(args.nodes);
     let cluster = FakeCluster::new();
-    cluster
-        .add_events(events)
-        .context("storing generated events")?;
+    for event in events.iter().take(args.events) {
+        cluster
+            .add_event(event)
+            .context("storing generated events")?;
+    }
+    tracing::info!(events = args.events, elapsed = ?started.elapsed(), "generated");
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let server = FakeApiServer::bind(addr, cluster)
         .await

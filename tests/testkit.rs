@@ -234,6 +234,18 @@ async fn kube_list_pages_return_every_item_once_in_key_order() {
         ["b/api.1", "b/web.2"]
     );
 
+    // Paging within a namespace.
+    let ns = Api::<Event>::namespaced(server.kube_client().await.unwrap(), "a");
+    let ns_first = ns.list(&ListParams::default().limit(1)).await.unwrap();
+    let token = ns_first.metadata.continue_.clone().unwrap();
+    let ns_second = ns
+        .list(&ListParams::default().limit(1).continue_token(&token))
+        .await
+        .unwrap();
+    let mut paged = names(&ns_first.items);
+    paged.extend(names(&ns_second.items));
+    assert_eq!(paged, ["a/late.1", "a/node.1"]);
+
     let lists: Vec<_> = server
         .requests()
         .into_iter()
@@ -249,7 +261,7 @@ async fn kube_list_pages_return_every_item_once_in_key_order() {
         lists[0].authorization.as_deref(),
         Some(&*format!("Bearer {TOKEN}"))
     );
-    assert_eq!(lists.last().unwrap().path, "/api/v1/namespaces/b/events");
+    assert_eq!(lists.last().unwrap().path, "/api/v1/namespaces/a/events");
 }
 
 #[tokio::test]
@@ -360,6 +372,25 @@ async fn watch_without_resource_version_starts_with_the_current_events() {
 }
 
 #[tokio::test]
+async fn streaming_list_ends_initial_events_with_a_bookmark() {
+    let server = FakeApiServer::start(cluster()).await;
+    let uri = "/api/v1/namespaces/a/events?watch=1&sendInitialEvents=true\
+               &resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true";
+    let lines = raw_get_lines(&server, uri, Some(3)).await.lines();
+    let types: Vec<_> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["ADDED", "ADDED", "BOOKMARK"]);
+    let bookmark = &lines[2]["object"]["metadata"];
+    assert_eq!(bookmark["annotations"]["k8s.io/initial-events-end"], "true");
+    assert_eq!(bookmark["resourceVersion"], "1005");
+
+    let raw = raw_get(&server, "/api/v1/events?watch=1&sendInitialEvents=true").await;
+    assert_eq!(
+        (raw.status, raw.json()["reason"].as_str()),
+        (422, Some("Invalid"))
+    );
+}
+
+#[tokio::test]
 async fn expired_watch_as_an_error_event() {
     let server = FakeApiServer::start(cluster()).await;
     server.cluster().compact();
@@ -370,9 +401,20 @@ async fn expired_watch_as_an_error_event() {
         raw.lines(),
         [json!({"type": "ERROR", "object": {
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": "too old resource version: 1002 (1005)", "reason": "Expired", "code": 410
+            "message": "The resourceVersion for the provided watch is too old.",
+            "reason": "Expired", "code": 410
         }})]
     );
+    // The watch cache's wording, when asked for.
+    server
+        .cluster()
+        .set_expired_watch(ExpiredWatch::CacheErrorEvent);
+    let raw = raw_get(&server, "/api/v1/events?watch=true&resourceVersion=1002").await;
+    assert_eq!(
+        raw.lines()[0]["object"]["message"],
+        "too old resource version: 1002 (1005)"
+    );
+    server.cluster().set_expired_watch(ExpiredWatch::ErrorEvent);
 
     // kube-rs surfaces it as a WatchEvent::Error.
     let api = Api::<Event>::all(server.kube_client().await.unwrap());
@@ -423,6 +465,21 @@ async fn expired_watch_as_http_410_and_expired_lists() {
             .unwrap()
             .starts_with("The provided continue parameter is too old")
     );
+    // The token in the Status continues the list without a snapshot.
+    let fresh = raw.json()["metadata"]["continue"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rest = raw_get(&server, &format!("/api/v1/events?continue={fresh}"))
+        .await
+        .json();
+    let rest: Vec<_> = rest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].clone())
+        .collect();
+    assert_eq!(rest, ["web.1", "api.1", "web.2", "z.1"]);
 
     // A list at exactly the compaction point still works; before it, it is gone.
     let at = |rv| format!("/api/v1/events?limit=2&resourceVersion={rv}&resourceVersionMatch=Exact");

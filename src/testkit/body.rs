@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
-use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use tokio::sync::{Notify, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -43,9 +43,15 @@ pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
 pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     let mut resp = Response::new(full(body));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    set_json_headers(&mut resp);
     resp
+}
+
+/// The headers kube-apiserver puts on every JSON response.
+fn set_json_headers(resp: &mut Response<Body>) {
+    let headers = resp.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
 }
 
 /// A `Status` error response, with `Retry-After` when the status has one.
@@ -71,8 +77,7 @@ pub(crate) fn streaming_response(kill: ConnectionKill) -> (StreamWriter, Respons
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
     let body = StreamBody::new(ReceiverStream::new(rx)).boxed_unsync();
     let mut resp = Response::new(body);
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    set_json_headers(&mut resp);
     (StreamWriter { tx, kill }, resp)
 }
 

@@ -27,7 +27,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
-use super::selector::FieldSelector;
+use super::selector::{FieldSelector, Fields};
+use super::status::ApiStatus;
 
 /// The resourceVersion of an empty [`FakeCluster::new`]; the first write gets the next one.
 ///
@@ -37,16 +38,35 @@ pub const INITIAL_RESOURCE_VERSION: u64 = 1000;
 
 /// How a watch from a compacted (too old) resourceVersion fails.
 ///
-/// A real apiserver does both, depending on whether the watch cache serves the
-/// resource. Events bypass the cache, so the default is the in-stream error.
+/// Real apiservers differ by whether the watch cache serves the resource and
+/// by version. Events bypass the cache, so the default is what etcd-served
+/// watches do (checked against kube-apiserver 1.36).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ExpiredWatch {
     /// `200 OK` and a stream whose only line is an `ERROR` watch event carrying a
-    /// `Status` with code 410, reason `Expired`; then the stream ends.
+    /// 410 `Expired` Status, `The resourceVersion for the provided watch is too
+    /// old.`; then the stream ends. (etcd-served watches, as for events.)
     #[default]
     ErrorEvent,
-    /// `410 Gone` with a `Status` body, before any stream starts.
+    /// The same, worded as the watch cache words it: `too old resource version:
+    /// R (C)`.
+    CacheErrorEvent,
+    /// `410 Gone` with a Status body (`too old resource version: R (C)`) before any
+    /// stream starts, as older apiservers answer from the watch cache.
     HttpGone,
+}
+
+impl ExpiredWatch {
+    /// The Status this mode reports for a watch from `requested` with history
+    /// compacted up to `compacted`.
+    pub fn status(self, requested: u64, compacted: u64) -> ApiStatus {
+        match self {
+            ExpiredWatch::ErrorEvent => ApiStatus::watch_expired(),
+            ExpiredWatch::CacheErrorEvent | ExpiredWatch::HttpGone => {
+                ApiStatus::too_old_resource_version(requested, compacted)
+            }
+        }
+    }
 }
 
 /// Why a change to the store was refused.
@@ -100,16 +120,26 @@ impl ChangeType {
 pub(crate) struct Stored {
     /// `namespace/name`: the store key, in etcd's order.
     pub key: String,
-    /// The object without `kind`/`apiVersion` (list items carry neither).
-    pub value: Value,
-    /// `value` serialized once, because lists and watches send it many times.
+    /// The object serialized once, without `kind`/`apiVersion` (list items
+    /// carry neither), because lists and watches send it many times.
     pub json: Arc<str>,
+    /// Its field-selector values.
+    pub fields: Fields,
 }
 
 impl Stored {
-    fn new(key: String, value: Value) -> Arc<Self> {
-        let json: Arc<str> = value.to_string().into();
-        Arc::new(Stored { key, value, json })
+    fn new(key: String, value: &Value) -> Arc<Self> {
+        Arc::new(Stored {
+            key,
+            json: value.to_string().into(),
+            fields: Fields::of(value),
+        })
+    }
+
+    /// The object as stored (without `kind`/`apiVersion`).
+    pub fn value(&self) -> Value {
+        // The text was serialized from a `Value` by this module: it parses.
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
     }
 
     /// The object as a GET or a watch event shows it: with `kind` and `apiVersion`.
@@ -117,8 +147,8 @@ impl Stored {
         let mut out = Map::new();
         out.insert("kind".into(), "Event".into());
         out.insert("apiVersion".into(), "v1".into());
-        if let Value::Object(fields) = &self.value {
-            out.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Value::Object(fields) = self.value() {
+            out.extend(fields);
         }
         Value::Object(out)
     }
@@ -180,7 +210,7 @@ impl Store {
     }
 
     /// The object at `key` as of revision `at`, if it existed then.
-    fn at<'a>(versions: &'a [Version], at: u64) -> Option<&'a Arc<Stored>> {
+    fn at(versions: &[Version], at: u64) -> Option<&Arc<Stored>> {
         let idx = versions.partition_point(|v| v.rv <= at);
         idx.checked_sub(1).and_then(|i| versions[i].obj.as_ref())
     }
@@ -191,7 +221,7 @@ impl Store {
         if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), rv.to_string().into());
         }
-        let obj = Stored::new(key.clone(), value);
+        let obj = Stored::new(key.clone(), &value);
         let versions = self.objects.entry(key).or_default();
         let stored = (kind != ChangeType::Deleted).then(|| obj.clone());
         versions.push(Version { rv, obj: stored });
@@ -410,17 +440,15 @@ impl FakeCluster {
         let mut store = self.lock();
         let key = object_key(namespace, name);
         let current = store.live(&key).ok_or_else(|| not_found(namespace, name))?;
-        let mut value = current.value.clone();
+        let mut value = current.value();
         edit(&mut value);
-        if !value.is_object() {
+        let Some(obj) = value.as_object_mut() else {
             return Err(StoreError::Invalid(
                 "edit made the event not an object".into(),
             ));
-        }
-        value.as_object_mut().map(|o| {
-            o.remove("kind");
-            o.remove("apiVersion")
-        });
+        };
+        obj.remove("kind");
+        obj.remove("apiVersion");
         if namespace_name(&value) != (namespace.to_owned(), name.to_owned()) {
             return Err(StoreError::Invalid(
                 "edit changed the namespace or name".into(),
@@ -459,7 +487,7 @@ impl FakeCluster {
         let mut store = self.lock();
         let key = object_key(namespace, name);
         let current = store.live(&key).ok_or_else(|| not_found(namespace, name))?;
-        let value = current.value.clone();
+        let value = current.value();
         let stored = store.write(ChangeType::Deleted, key, value);
         let rv = store.rv;
         drop(store);
@@ -542,21 +570,21 @@ impl FakeCluster {
 
     /// One page of the events visible at revision `at`, in key order.
     ///
-    /// `prefix` restricts keys to one namespace (`"ns/"`); `after` resumes after
-    /// a key; `limit` 0 means no limit. Remaining items are counted only when
+    /// `prefix` restricts keys to one namespace (`"ns/"`); `from` resumes at a
+    /// key (a continue token's start); `limit` 0 means no limit. Remaining items are counted only when
     /// `count_remaining` (the apiserver reports the count only without selectors).
     pub(crate) fn page(
         &self,
         prefix: Option<&str>,
         selector: &FieldSelector,
         at: u64,
-        after: Option<&str>,
+        from: Option<&str>,
         limit: usize,
         count_remaining: bool,
     ) -> Page {
         let store = self.lock();
-        let lower = match (after, prefix) {
-            (Some(after), _) => Bound::Excluded(after),
+        let lower = match (from, prefix) {
+            (Some(from), _) => Bound::Included(from),
             (None, Some(prefix)) => Bound::Included(prefix),
             (None, None) => Bound::Unbounded,
         };
@@ -566,7 +594,7 @@ impl FakeCluster {
             .range::<str, _>((lower, Bound::Unbounded))
             .take_while(|(key, _)| prefix.is_none_or(|p| key.starts_with(p)))
             .filter_map(|(_, versions)| Store::at(versions, at))
-            .filter(|obj| selector.matches(&obj.value));
+            .filter(|obj| selector.matches(&obj.fields));
         for obj in range {
             if limit == 0 || page.items.len() < limit {
                 page.items.push(obj.clone());

@@ -71,28 +71,54 @@ impl EventGenerator {
 
     /// Generate `n` events.
     pub fn generate(&self, n: usize) -> Vec<Value> {
-        let mut rng = Rng::new(self.seed);
-        let namespaces = self.namespace_names();
-        let nodes = self.nodes.max(1);
-        // Name suffixes look like a recorder's (hex nanoseconds) and are unique.
-        let base_nanos = self.now.timestamp_nanos_opt().unwrap_or(0) as u64;
-        (0..n)
-            .map(|i| {
-                let ctx = Ctx {
-                    rng: &mut rng,
-                    now: self.now,
-                    suffix: format!("{:016x}", base_nanos.wrapping_add(i as u64 * 7919)),
-                    namespace: &namespaces[i % namespaces.len()],
-                    node: format!("node-{:02}", (i * 7 + 3) % nodes),
-                };
-                let mut event = ctx.event();
-                if let Some(meta) = event.get_mut("metadata").and_then(Value::as_object_mut) {
-                    let rv = INITIAL_RESOURCE_VERSION + i as u64 + 1;
-                    meta.insert("resourceVersion".into(), rv.to_string().into());
-                }
-                event
-            })
-            .collect()
+        self.iter().take(n).collect()
+    }
+
+    /// The same events as [`EventGenerator::generate`], one at a time and without
+    /// end: serving 50,000 events need not hold 50,000 parsed trees at once.
+    pub fn iter(&self) -> Events {
+        Events {
+            rng: Rng::new(self.seed),
+            now: self.now,
+            namespaces: self.namespace_names(),
+            nodes: self.nodes.max(1),
+            // Name suffixes look like a recorder's (hex nanoseconds) and are unique.
+            base_nanos: self.now.timestamp_nanos_opt().unwrap_or(0) as u64,
+            index: 0,
+        }
+    }
+}
+
+/// An endless iterator of generated events; see [`EventGenerator::iter`].
+#[derive(Debug)]
+pub struct Events {
+    rng: Rng,
+    now: DateTime<Utc>,
+    namespaces: Vec<String>,
+    nodes: usize,
+    base_nanos: u64,
+    index: usize,
+}
+
+impl Iterator for Events {
+    type Item = Value;
+
+    fn next(&mut self) -> Option<Value> {
+        let i = self.index;
+        self.index += 1;
+        let ctx = Ctx {
+            rng: &mut self.rng,
+            now: self.now,
+            suffix: format!("{:016x}", self.base_nanos.wrapping_add(i as u64 * 7919)),
+            namespace: &self.namespaces[i % self.namespaces.len()],
+            node: format!("node-{:02}", (i * 7 + 3) % self.nodes),
+        };
+        let mut event = ctx.event();
+        if let Some(meta) = event.get_mut("metadata").and_then(Value::as_object_mut) {
+            let rv = INITIAL_RESOURCE_VERSION + i as u64 + 1;
+            meta.insert("resourceVersion".into(), rv.to_string().into());
+        }
+        Some(event)
     }
 }
 
@@ -130,6 +156,7 @@ fn namespace_name(i: usize) -> String {
 }
 
 /// SplitMix64: tiny, fast, and good enough for test data.
+#[derive(Debug)]
 struct Rng(u64);
 
 impl Rng {

@@ -204,7 +204,13 @@ pub(crate) async fn handle(
         authorization: header(AUTHORIZATION),
         status: None,
     });
-    tracing::debug!(method = %req.method(), uri = %req.uri(), ?kind, "fake apiserver request");
+    tracing::debug!(
+        method = %req.method(),
+        uri = %req.uri(),
+        ?kind,
+        accept = header(ACCEPT).as_deref().unwrap_or(""),
+        "fake apiserver request"
+    );
     let resp = if req.method() != Method::GET {
         body::status_response(&ApiStatus::method_not_allowed())
     } else {
@@ -255,6 +261,7 @@ async fn respond(
                     start: Start::Current,
                     deadline: deadline(params)?,
                     fault: None,
+                    initial_events_end: false,
                     shutdown: shared.shutdown.clone(),
                 };
                 return Ok(start_watch(plan, kill));
@@ -388,35 +395,84 @@ fn reject_stream_fault(fault: Option<&Fault>, kind: RequestKind) -> Result<(), A
     }
 }
 
-/// The position a `continue` token resumes from.
+/// The position a `continue` token resumes from, as kube-apiserver encodes it:
+/// base64url (no padding) of `{"v":"meta.k8s.io/v1","rv":N,"start":"<key>\u0000"}`.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct ContinueToken {
-    /// The resourceVersion of the list's snapshot.
-    rv: u64,
-    /// The key of the last item sent.
+    /// The token format version.
+    v: String,
+    /// The resourceVersion of the list's snapshot; -1 for "no snapshot, now"
+    /// (the token an expired continue hands out).
+    rv: i64,
+    /// The first key to list: the last key sent plus a NUL byte.
     start: String,
 }
 
 impl ContinueToken {
+    fn new(rv: i64, last_key: &str) -> Self {
+        ContinueToken {
+            v: "meta.k8s.io/v1".into(),
+            rv,
+            start: format!("{last_key}\0"),
+        }
+    }
+
     fn encode(&self) -> String {
-        // Opaque to clients, as the apiserver's is; hex keeps it URL-safe
-        // without another dependency.
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        json.iter().map(|b| format!("{b:02x}")).collect()
+        base64url_encode(&serde_json::to_vec(self).unwrap_or_default())
     }
 
     fn decode(token: &str) -> Result<Self, ApiStatus> {
-        let invalid = || ApiStatus::bad_request(format!("continue key is not valid: {token}"));
-        if token.len() % 2 != 0 || !token.is_ascii() {
-            return Err(invalid());
+        let invalid = |why: String| {
+            ApiStatus::bad_request(format!(
+                "invalid continue token: continue key is not valid: {why}"
+            ))
+        };
+        let bytes = base64url_decode(token)
+            .map_err(|at| invalid(format!("illegal base64 data at input byte {at}")))?;
+        let token: ContinueToken =
+            serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+        if token.v != "meta.k8s.io/v1" {
+            return Err(invalid(format!("got version {}", token.v)));
         }
-        let bytes = (0..token.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&token[i..i + 2], 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| invalid())?;
-        serde_json::from_slice(&bytes).map_err(|_| invalid())
+        Ok(token)
     }
+}
+
+const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Base64 with the URL-safe alphabet and no padding (Go's `base64.RawURLEncoding`).
+fn base64url_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(BASE64URL[(n >> (18 - 6 * i)) as usize & 63]));
+        }
+    }
+    out
+}
+
+/// The inverse of [`base64url_encode`]; `Err` holds the offset of the first bad byte.
+fn base64url_decode(text: &str) -> Result<Vec<u8>, usize> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for (i, c) in text.bytes().enumerate() {
+        let v = BASE64URL.iter().position(|&a| a == c).ok_or(i)?;
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            // Masked to one byte: the cast keeps exactly the decoded byte.
+            out.push((acc >> bits) as u8);
+        }
+    }
+    if text.len() % 4 == 1 {
+        return Err(text.len() - 1);
+    }
+    Ok(out)
 }
 
 async fn list(
@@ -459,30 +515,36 @@ async fn list(
         })
         .transpose()?;
 
-    // Which snapshot this page is cut from, and after which key.
-    let (snapshot, after) = if let Some(token) = continue_token {
+    // Continue keys are relative to the listed prefix, as in kube-apiserver's
+    // tokens (`web.1\0` in a namespace, `default/web.1\0` across namespaces).
+    let prefix = namespace.map(namespace_prefix);
+    let absolute = |start: String| format!("{}{start}", prefix.as_deref().unwrap_or(""));
+    // Which snapshot this page is cut from, and from which key.
+    let (snapshot, from) = if let Some(token) = continue_token {
+        let token = ContinueToken::decode(token)?;
         if requested_rv.is_some_and(|rv| rv != 0) {
             return Err(ApiStatus::bad_request(
                 "specifying resource version is not allowed when using continue",
             ));
         }
-        let token = ContinueToken::decode(token)?;
-        if token.rv < compacted {
-            let fresh = ContinueToken {
-                rv: current,
-                start: token.start,
-            };
-            return Err(ApiStatus::expired(
-                "The provided continue parameter is too old to display a consistent list \
-                 result. You can start a new list without the continue parameter, or use the \
-                 continue token in this response to retrieve the remainder of the results. \
-                 Continuing with the provided token results in an inconsistent list - objects \
-                 that were created, modified, or deleted between the time the first chunk was \
-                 returned and now may show up in the list.",
-            )
-            .with_details(json!({"continue": fresh.encode()})));
+        match u64::try_from(token.rv) {
+            // An inconsistent continuation: no snapshot, the current state.
+            Err(_) => (current, Some(absolute(token.start))),
+            Ok(rv) if rv < compacted => {
+                let mut status = ApiStatus::expired(
+                    "The provided continue parameter is too old to display a consistent list \
+                     result. You can start a new list without the continue parameter, or use \
+                     the continue token in this response to retrieve the remainder of the \
+                     results. Continuing with the provided token results in an inconsistent \
+                     list - objects that were created, modified, or deleted between the time \
+                     the first chunk was returned and now may show up in the list.",
+                );
+                let fresh = ContinueToken { rv: -1, ..token };
+                status.continue_token = Some(fresh.encode());
+                return Err(status);
+            }
+            Ok(rv) => (rv, Some(absolute(token.start))),
         }
-        (token.rv, Some(token.start))
     } else {
         // A version with `Exact`, or (the legacy meaning) a version with a limit,
         // lists exactly that snapshot; otherwise any version at least as new.
@@ -514,12 +576,11 @@ async fn list(
         }
     };
 
-    let prefix = namespace.map(namespace_prefix);
     let page = shared.cluster.page(
         prefix.as_deref(),
         &selector,
         snapshot,
-        after.as_deref(),
+        from.as_deref(),
         limit,
         selector.is_empty(),
     );
@@ -530,10 +591,11 @@ async fn list(
     if page.more
         && let Some(last) = page.items.last()
     {
-        let token = ContinueToken {
-            rv: snapshot,
-            start: last.key.clone(),
-        };
+        let relative = last
+            .key
+            .strip_prefix(prefix.as_deref().unwrap_or(""))
+            .unwrap_or(&last.key);
+        let token = ContinueToken::new(i64::try_from(snapshot).unwrap_or(-1), relative);
         head.push_str(&format!(",\"continue\":\"{}\"", token.encode()));
         if selector.is_empty() {
             head.push_str(&format!(",\"remainingItemCount\":{}", page.remaining));
@@ -581,7 +643,24 @@ fn watch(
     kill: ConnectionKill,
 ) -> Result<Response<Body>, ApiStatus> {
     let selector = params.selector()?;
+    let initial_events = matches!(params.get("sendInitialEvents"), Some("true" | "1"));
+    if initial_events {
+        // A streaming list: the apiserver insists on both of these.
+        if params.get("resourceVersionMatch") != Some("NotOlderThan") {
+            return Err(ApiStatus::invalid(
+                "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: \
+                 sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            ));
+        }
+        if !matches!(params.get("allowWatchBookmarks"), Some("true" | "1")) {
+            return Err(ApiStatus::invalid(
+                "ListOptions.meta.k8s.io \"\" is invalid: allowWatchBookmarks: Forbidden: \
+                 sendInitialEvents requires setting allowWatchBookmarks to true",
+            ));
+        }
+    }
     let start = match params.get("resourceVersion") {
+        _ if initial_events => Start::Current,
         None | Some("0") => Start::Current,
         Some(v) => Start::After(
             v.parse()
@@ -606,7 +685,7 @@ fn watch(
         && mode == ExpiredWatch::HttpGone
         && fault.is_none()
     {
-        return Err(ApiStatus::too_old_resource_version(rv, compacted));
+        return Err(mode.status(rv, compacted));
     }
     let plan = WatchPlan {
         cluster: Some(shared.cluster.clone()),
@@ -615,6 +694,7 @@ fn watch(
         start,
         deadline: deadline(params)?,
         fault,
+        initial_events_end: initial_events,
         shutdown: shared.shutdown.clone(),
     };
     Ok(start_watch(plan, kill))
@@ -656,12 +736,30 @@ mod tests {
 
     #[test]
     fn continue_tokens_round_trip() {
-        let t = ContinueToken {
-            rv: 42,
-            start: "ns/a.b".into(),
-        };
+        let t = ContinueToken::new(42, "ns/a.b");
         let back = ContinueToken::decode(&t.encode()).unwrap();
-        assert_eq!((back.rv, back.start.as_str()), (42, "ns/a.b"));
-        assert!(ContinueToken::decode("zz").is_err());
+        assert_eq!((back.rv, back.start.as_str()), (42, "ns/a.b\0"));
+        // A token kube-apiserver 1.36 handed out.
+        let real = ContinueToken::decode(
+            "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MjExLCJzdGFydCI6ImRlZmF1bHQvd2ViLjJcdTAwMDAifQ",
+        )
+        .unwrap();
+        assert_eq!((real.rv, real.start.as_str()), (211, "default/web.2\0"));
+        assert_eq!(
+            real.encode(),
+            "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MjExLCJzdGFydCI6ImRlZmF1bHQvd2ViLjJcdTAwMDAifQ"
+        );
+        let err = ContinueToken::decode("abc").unwrap_err();
+        assert!(
+            err.message
+                .starts_with("invalid continue token: continue key is not valid: ")
+        );
+        assert!(ContinueToken::decode("a!").is_err());
+        for len in 0..8 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|i: u8| i.wrapping_mul(37).wrapping_add(200))
+                .collect();
+            assert_eq!(base64url_decode(&base64url_encode(&bytes)).unwrap(), bytes);
+        }
     }
 }

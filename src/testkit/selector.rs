@@ -40,6 +40,23 @@ enum Field {
     Namespace,
 }
 
+/// Every field, in index order (see [`Fields`]).
+const ALL_FIELDS: [Field; 13] = [
+    Field::InvolvedKind,
+    Field::InvolvedNamespace,
+    Field::InvolvedName,
+    Field::InvolvedUid,
+    Field::InvolvedApiVersion,
+    Field::InvolvedResourceVersion,
+    Field::InvolvedFieldPath,
+    Field::Reason,
+    Field::ReportingComponent,
+    Field::Source,
+    Field::Type,
+    Field::Name,
+    Field::Namespace,
+];
+
 impl Field {
     fn parse(label: &str) -> Option<Self> {
         Some(match label {
@@ -61,7 +78,7 @@ impl Field {
     }
 
     /// The field's value on `event`; a missing field is the empty string, as in Go.
-    fn value<'a>(self, event: &'a Value) -> &'a str {
+    fn value(self, event: &Value) -> &str {
         let at = |path: &[&str]| {
             path.iter()
                 .try_fold(event, |v, key| v.get(key))
@@ -88,6 +105,25 @@ impl Field {
             Field::Name => at(&["metadata", "name"]),
             Field::Namespace => at(&["metadata", "namespace"]),
         }
+    }
+}
+
+/// The selectable field values of one event, extracted once when it is stored.
+///
+/// Keeping these instead of the parsed JSON tree is what lets the store hold
+/// tens of thousands of events in little memory: the tree of a real event
+/// (with `managedFields`) is many times the size of its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Fields(Box<[Box<str>]>);
+
+impl Fields {
+    /// Extract the selectable fields of `event` (a core/v1 Event as JSON).
+    pub fn of(event: &Value) -> Self {
+        Fields(ALL_FIELDS.iter().map(|f| f.value(event).into()).collect())
+    }
+
+    fn get(&self, field: Field) -> &str {
+        self.0.get(field as usize).map_or("", |v| v)
     }
 }
 
@@ -128,11 +164,11 @@ impl FieldSelector {
         Ok(FieldSelector { terms })
     }
 
-    /// Whether `event` (a core/v1 Event as JSON) satisfies every term.
-    pub fn matches(&self, event: &Value) -> bool {
+    /// Whether an event with these field values satisfies every term.
+    pub fn matches(&self, fields: &Fields) -> bool {
         self.terms
             .iter()
-            .all(|t| (t.field.value(event) == t.value) == t.equal)
+            .all(|t| (fields.get(t.field) == t.value) == t.equal)
     }
 
     /// Whether the selector has no terms (the apiserver then reports `remainingItemCount`).
@@ -234,7 +270,7 @@ mod tests {
         ];
         for (selector, want) in cases {
             let s = FieldSelector::parse(selector).unwrap();
-            assert_eq!(s.matches(&event()), want, "{selector}");
+            assert_eq!(s.matches(&Fields::of(&event())), want, "{selector}");
         }
     }
 
@@ -250,8 +286,15 @@ mod tests {
     }
 
     #[test]
+    fn field_indexes_follow_the_enum() {
+        for (i, f) in ALL_FIELDS.iter().enumerate() {
+            assert_eq!(*f as usize, i);
+        }
+    }
+
+    #[test]
     fn escapes() {
         let s = FieldSelector::parse(r"reason=a\,b\=c,type=Warning").unwrap();
-        assert!(s.matches(&json!({"reason": "a,b=c", "type": "Warning"})));
+        assert!(s.matches(&Fields::of(&json!({"reason": "a,b=c", "type": "Warning"}))));
     }
 }

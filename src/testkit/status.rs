@@ -19,6 +19,9 @@ pub struct ApiStatus {
     pub details: Option<Value>,
     /// A `Retry-After` header (seconds), as sent with 429 and 503.
     pub retry_after: Option<u32>,
+    /// `metadata.continue`: the inconsistent-continue token of an expired
+    /// continue (`410`), which lets a client finish the list without a snapshot.
+    pub continue_token: Option<String>,
 }
 
 impl ApiStatus {
@@ -30,6 +33,7 @@ impl ApiStatus {
             message: message.into(),
             details: None,
             retry_after: None,
+            continue_token: None,
         }
     }
 
@@ -58,8 +62,13 @@ impl ApiStatus {
             "reason": self.reason,
             "code": self.code,
         });
-        if let (Some(details), Some(obj)) = (&self.details, v.as_object_mut()) {
-            obj.insert("details".into(), details.clone());
+        if let Some(obj) = v.as_object_mut() {
+            if let Some(details) = &self.details {
+                obj.insert("details".into(), details.clone());
+            }
+            if let Some(token) = &self.continue_token {
+                obj.insert("metadata".into(), json!({"continue": token}));
+            }
         }
         v
     }
@@ -150,7 +159,13 @@ impl ApiStatus {
         ApiStatus::new(410, "Expired", message)
     }
 
-    /// The expiry of a watch from a compacted resourceVersion:
+    /// The expiry of an etcd-served watch (events) from a compacted
+    /// resourceVersion: `The resourceVersion for the provided watch is too old.`
+    pub fn watch_expired() -> Self {
+        Self::expired("The resourceVersion for the provided watch is too old.")
+    }
+
+    /// The expiry of a watch-cache-served watch from a compacted resourceVersion:
     /// `too old resource version: 5 (100)`.
     pub fn too_old_resource_version(requested: u64, compacted: u64) -> Self {
         Self::expired(format!(
@@ -195,11 +210,10 @@ impl ApiStatus {
         ApiStatus::new(
             504,
             "Timeout",
-            format!("Too large resource version: {requested}, current: {current}"),
+            format!("Timeout: Too large resource version: {requested}, current: {current}"),
         )
         .with_details(json!({
-            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
-            "retryAfterSeconds": 1
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]
         }))
     }
 }

@@ -46,6 +46,9 @@ pub(crate) struct WatchPlan {
     pub deadline: Option<Instant>,
     /// A scripted stream fault, if any.
     pub fault: Option<Fault>,
+    /// `sendInitialEvents=true`: after the initial `ADDED`s, a `BOOKMARK` marked
+    /// `k8s.io/initial-events-end` (a streaming list).
+    pub initial_events_end: bool,
     /// Server shutdown.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -133,6 +136,18 @@ pub(crate) fn event_line(kind: &str, item_json: &str) -> String {
     )
 }
 
+/// The `BOOKMARK` that ends the initial events of a streaming list, shaped as
+/// kube-apiserver sends it for Events: an empty Event with the annotation.
+pub(crate) fn initial_events_end_line(rv: u64) -> String {
+    format!(
+        "{{\"type\":\"BOOKMARK\",\"object\":{{\"kind\":\"Event\",\"apiVersion\":\"v1\",\
+         \"metadata\":{{\"resourceVersion\":\"{rv}\",\
+         \"annotations\":{{\"k8s.io/initial-events-end\":\"true\"}}}},\
+         \"involvedObject\":{{}},\"source\":{{}},\"firstTimestamp\":null,\"lastTimestamp\":null,\
+         \"eventTime\":null,\"reportingComponent\":\"\",\"reportingInstance\":\"\"}}}}\n"
+    )
+}
+
 /// `{"type":"ERROR","object":<Status>}` and a newline.
 pub(crate) fn error_line(status: &ApiStatus) -> String {
     format!("{{\"type\":\"ERROR\",\"object\":{}}}\n", status.to_json())
@@ -147,20 +162,18 @@ pub(crate) async fn run(plan: WatchPlan, out: StreamWriter) {
         start,
         deadline,
         fault,
+        initial_events_end,
         mut shutdown,
     } = plan;
     match fault {
         Some(Fault::EmptyWatch) => return,
         Some(Fault::ExpiredEvent) => {
-            let (rv, compacted) = match (&cluster, start) {
-                (Some(c), Start::After(rv)) => (rv, c.resource_version()),
-                (Some(c), Start::Current) => (0, c.resource_version()),
-                (None, _) => (0, 0),
+            let status = match (&cluster, start) {
+                (Some(c), Start::After(rv)) => c.expired_watch().status(rv, c.resource_version()),
+                (Some(c), Start::Current) => c.expired_watch().status(0, c.resource_version()),
+                (None, _) => ApiStatus::watch_expired(),
             };
-            out.send(error_line(&ApiStatus::too_old_resource_version(
-                rv, compacted,
-            )))
-            .await;
+            out.send(error_line(&status)).await;
             return;
         }
         _ => {}
@@ -174,7 +187,7 @@ pub(crate) async fn run(plan: WatchPlan, out: StreamWriter) {
         cluster,
         prefix.as_deref(),
         &selector,
-        start,
+        (start, initial_events_end),
         deadline,
         &mut stream,
         &mut shutdown,
@@ -190,7 +203,7 @@ async fn stream_events(
     cluster: Option<FakeCluster>,
     prefix: Option<&str>,
     selector: &FieldSelector,
-    start: Start,
+    (start, initial_events_end): (Start, bool),
     deadline: Option<Instant>,
     stream: &mut Stream,
     shutdown: &mut watch::Receiver<bool>,
@@ -210,19 +223,22 @@ async fn stream_events(
             for obj in &page.items {
                 stream.send_event(ChangeType::Added, obj, shutdown).await?;
             }
+            if initial_events_end && !stream.out.send(initial_events_end_line(at)).await {
+                return Err(Stop::Gone);
+            }
             at
         }
     };
     loop {
         match cluster.history(cursor, prefix) {
             History::Expired(rv, compacted) => {
-                let line = error_line(&ApiStatus::too_old_resource_version(rv, compacted));
+                let line = error_line(&cluster.expired_watch().status(rv, compacted));
                 stream.out.send(line).await;
                 return Err(Stop::End);
             }
             History::Changes(changes, up_to) => {
                 for Change { kind, obj, .. } in changes {
-                    if selector.matches(&obj.value) {
+                    if selector.matches(&obj.fields) {
                         stream.send_event(kind, &obj, shutdown).await?;
                     }
                 }
