@@ -388,6 +388,22 @@ async fn streaming_list_ends_initial_events_with_a_bookmark() {
         (raw.status, raw.json()["reason"].as_str()),
         (422, Some("Invalid"))
     );
+
+    // Without allowWatchBookmarks there is no bookmark: the live stream follows directly.
+    server.script().on_watch(Fault::EndAfter(2));
+    let uri = "/api/v1/namespaces/a/events?watch=1&sendInitialEvents=true\
+               &resourceVersionMatch=NotOlderThan";
+    let lines = raw_get(&server, uri).await.lines();
+    assert!(lines.iter().all(|l| l["type"] == "ADDED") && lines.len() == 2);
+
+    // Malformed numbers, worded as kube-apiserver words them.
+    let raw = raw_get(&server, "/api/v1/events?limit=abc").await;
+    assert_eq!(
+        raw.json()["message"],
+        "strconv.ParseInt: parsing \"abc\": invalid syntax"
+    );
+    let raw = raw_get(&server, "/api/v1/events?watch=1&resourceVersion=abc").await;
+    assert_eq!((raw.status, raw.json().get("reason")), (500, None));
 }
 
 #[tokio::test]

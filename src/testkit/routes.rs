@@ -163,7 +163,7 @@ impl Params {
             .map(|v| {
                 v.parse::<u64>().map_err(|_| {
                     ApiStatus::bad_request(format!(
-                        "invalid value for {name}: strconv.ParseInt: parsing \"{v}\": invalid syntax"
+                        "strconv.ParseInt: parsing \"{v}\": invalid syntax"
                     ))
                 })
             })
@@ -510,8 +510,12 @@ async fn list(
     }
     let requested_rv = rv_param
         .map(|v| {
-            v.parse::<u64>()
-                .map_err(|_| ApiStatus::bad_request(format!("invalid resource version: {v}")))
+            v.parse::<u64>().map_err(|_| {
+                ApiStatus::bad_request(format!(
+                    "invalid resource version: {}",
+                    invalid_resource_version(v)
+                ))
+            })
         })
         .transpose()?;
 
@@ -635,6 +639,13 @@ async fn list(
     }
 }
 
+/// The apiserver's complaint about a resourceVersion that is not a number.
+fn invalid_resource_version(v: &str) -> String {
+    format!(
+        "resourceVersion: Invalid value: \"{v}\": strconv.ParseUint: parsing \"{v}\": invalid syntax"
+    )
+}
+
 fn watch(
     namespace: Option<&str>,
     params: &Params,
@@ -645,26 +656,21 @@ fn watch(
     let selector = params.selector()?;
     let initial_events = matches!(params.get("sendInitialEvents"), Some("true" | "1"));
     if initial_events {
-        // A streaming list: the apiserver insists on both of these.
+        // A streaming list: the apiserver insists on this.
         if params.get("resourceVersionMatch") != Some("NotOlderThan") {
             return Err(ApiStatus::invalid(
                 "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: \
                  sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
             ));
         }
-        if !matches!(params.get("allowWatchBookmarks"), Some("true" | "1")) {
-            return Err(ApiStatus::invalid(
-                "ListOptions.meta.k8s.io \"\" is invalid: allowWatchBookmarks: Forbidden: \
-                 sendInitialEvents requires setting allowWatchBookmarks to true",
-            ));
-        }
     }
     let start = match params.get("resourceVersion") {
         _ if initial_events => Start::Current,
         None | Some("0") => Start::Current,
+        // kube-apiserver answers this one with a reasonless 500.
         Some(v) => Start::After(
             v.parse()
-                .map_err(|_| ApiStatus::bad_request(format!("invalid resource version: {v}")))?,
+                .map_err(|_| ApiStatus::new(500, "", invalid_resource_version(v)))?,
         ),
     };
     match &fault {
@@ -694,7 +700,9 @@ fn watch(
         start,
         deadline: deadline(params)?,
         fault,
-        initial_events_end: initial_events,
+        // The end of the initial events is a bookmark: only sent if allowed.
+        initial_events_end: initial_events
+            && matches!(params.get("allowWatchBookmarks"), Some("true" | "1")),
         shutdown: shared.shutdown.clone(),
     };
     Ok(start_watch(plan, kill))

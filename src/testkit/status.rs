@@ -63,6 +63,10 @@ impl ApiStatus {
             "code": self.code,
         });
         if let Some(obj) = v.as_object_mut() {
+            // Some apiserver errors carry no reason; the field is then omitted.
+            if self.reason.is_empty() {
+                obj.remove("reason");
+            }
             if let Some(details) = &self.details {
                 obj.insert("details".into(), details.clone());
             }

@@ -4,8 +4,11 @@
 //! `{"type":"ADDED","object":{...}}`. A task (one per watch) replays the
 //! cluster's change log after the requested resourceVersion, then sleeps on
 //! the cluster's revision channel and sends each new change as it is written.
-//! Without a resourceVersion (or with `"0"`) it first sends the current
-//! events as synthetic `ADDED`s, as the apiserver does.
+//! Without a resourceVersion (or with `"0"`), or as a streaming list
+//! (`sendInitialEvents=true`), it first sends the current events as synthetic
+//! `ADDED`s, as the apiserver does; a streaming list with bookmarks allowed
+//! then marks the end of those with a `k8s.io/initial-events-end` `BOOKMARK`.
+//! No other bookmarks are sent: events bypass the watch cache that makes them.
 //!
 //! The task ends when the client goes away, `timeoutSeconds` pass, the server
 //! shuts down, or a scripted [`Fault`] says so. Stream faults count the events
