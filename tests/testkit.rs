@@ -3,7 +3,8 @@
 //! Two kinds of client check it: kube-rs (the client kev uses), to prove the
 //! fake is real enough, and a raw HTTP/1.1 reader, to pin the wire details
 //! kube-rs would hide (an aborted versus a complete chunked body, a malformed
-//! line, headers). One `#[ignore]`d test drives a real `kubectl` if present.
+//! line, headers). The check against a real `kubectl` lives in the end-to-end suite
+//! (tests/e2e), where the control-plane script provides kubectl.
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -794,53 +795,4 @@ fn blocking_server_serves_sync_tests() {
     let addr = server.addr();
     server.shutdown();
     assert!(std::net::TcpStream::connect(addr).is_err());
-}
-
-/// `kubectl events` against the fake: run with `cargo test --test testkit -- --ignored`
-/// when a kubectl is on PATH (or in `$KUBECTL`).
-#[test]
-#[ignore = "needs a kubectl binary"]
-fn kubectl_events_against_the_fake() {
-    let kubectl = std::env::var("KUBECTL").unwrap_or_else(|_| "kubectl".into());
-    let events = realistic_events(1200, 5, Utc::now());
-    let pod = events
-        .iter()
-        .find(|e| e["involvedObject"]["kind"] == "Pod")
-        .unwrap()["involvedObject"]
-        .clone();
-    let server = FakeApiServer::start_blocking(FakeCluster::new().with_events(events));
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).unwrap();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(&kubectl)
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .arg("--cache-dir")
-            .arg(dir.path().join("cache"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let all = run(&["events", "-A"]);
-    assert_eq!(all.lines().count(), 1201);
-    let pages = server.requests().iter().filter(|r| r.is_list()).count();
-    assert_eq!(pages, 3, "kubectl pages by 500");
-
-    let ns = pod["namespace"].as_str().unwrap();
-    let name = pod["name"].as_str().unwrap();
-    let one = run(&["events", "-n", ns, "--for", &format!("pod/{name}")]);
-    assert!(one.lines().count() >= 2, "{one}");
-    assert!(
-        one.lines()
-            .skip(1)
-            .all(|l| l.contains(&format!("Pod/{name}"))),
-        "{one}"
-    );
 }
