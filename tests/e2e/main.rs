@@ -20,3 +20,4 @@
 
 mod list;
 mod support;
+mod watch;
