@@ -19,5 +19,6 @@
 //! give up after [`support::PATIENCE`].
 
 mod list;
+mod rbac;
 mod support;
 mod watch;
