@@ -18,6 +18,7 @@
 //! Nothing sleeps to synchronize: waits poll for the expected output and
 //! give up after [`support::PATIENCE`].
 
+mod disruption;
 mod list;
 mod rbac;
 mod support;

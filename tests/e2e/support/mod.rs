@@ -10,6 +10,7 @@
 pub mod client;
 pub mod events;
 pub mod follow;
+pub mod proxy;
 
 use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hasher};
@@ -23,6 +24,7 @@ use serde_json::Value;
 pub use client::Admin;
 pub use events::{Created, Ev, Obj};
 pub use follow::Follower;
+pub use proxy::Proxy;
 
 /// How long any single wait in a test may take before it fails. Waits poll
 /// for an expected outcome and return as soon as it is there; this only
