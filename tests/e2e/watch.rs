@@ -172,3 +172,42 @@ fn watch_ndjson_updates_are_modified_records_without_repeats() {
     occ_set(&[listed, added, modified, rest].concat());
     kev.assert_running();
 }
+
+#[test]
+fn watch_only_shows_only_events_written_after_start() {
+    let t = TestEnv::shared("watch-only");
+    let ns = t.namespace("a");
+    let base = base_time();
+    let h = |n| hours(base, n);
+    let pod = Obj::pod("web");
+    let old = t
+        .admin
+        .create(&ns, &Ev::core("old", &pod).legacy(1, h(12), h(12)));
+
+    let mut kev = Follower::spawn({
+        let mut c = t.kev();
+        c.args(["-n", &ns, "--watch-only", "-o", "ndjson", "-v"]);
+        c
+    });
+    // Whatever is written once the watch is open must be shown.
+    kev.wait_stderr("watch opened");
+    let new = t
+        .admin
+        .create(&ns, &Ev::core("new", &pod).legacy(1, h(11), h(11)));
+    let old_b = t.admin.patch_core(
+        &ns,
+        "old",
+        &json!({"count": 2, "lastTimestamp": secs(h(10))}),
+    );
+    let got = kev.records_through(&old_b.occ());
+    assert_eq!(
+        typed(&got),
+        [
+            (new.occ(), json!("ADDED")),
+            (old_b.occ(), json!("MODIFIED"))
+        ],
+        "only what happened after the start; never {:?}",
+        old.occ()
+    );
+    kev.assert_running();
+}

@@ -9,16 +9,23 @@
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use serde_json::Value;
+
+/// kev's stderr so far, with a condition variable signalled on every write.
+#[derive(Default)]
+struct Stderr {
+    text: Mutex<String>,
+    grew: Condvar,
+}
 
 /// A running kev with piped output; killed when dropped.
 pub struct Follower {
     child: Child,
     lines: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
+    stderr: Arc<Stderr>,
     /// Every stdout line so far.
     history: Vec<String>,
 }
@@ -42,7 +49,7 @@ impl Follower {
                 }
             }
         });
-        let stderr = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Stderr::default());
         let sink = Arc::clone(&stderr);
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
@@ -51,9 +58,11 @@ impl Follower {
                     break;
                 }
                 let text = String::from_utf8_lossy(&buf[..n]);
-                sink.lock()
+                sink.text
+                    .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push_str(&text);
+                sink.grew.notify_all();
             }
         });
         Follower {
@@ -67,9 +76,33 @@ impl Follower {
     /// What kev has written to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr
+            .text
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Wait until kev's stderr contains `needle` (a `-v` log line, say);
+    /// panics with all output after [`super::PATIENCE`].
+    pub fn wait_stderr(&self, needle: &str) {
+        let deadline = Instant::now() + super::PATIENCE;
+        let mut text = self.stderr.text.lock().unwrap_or_else(|e| e.into_inner());
+        while !text.contains(needle) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                drop(text);
+                panic!(
+                    "timed out waiting for {needle:?} on stderr\n{}",
+                    self.report()
+                );
+            }
+            text = self
+                .stderr
+                .grew
+                .wait_timeout(text, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     fn report(&self) -> String {
