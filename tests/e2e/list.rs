@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::support::events::{ago, base_time, micro, rfc3339, secs};
-use crate::support::{Created, Ev, Obj, Occ, Run, TestEnv, cells, in_namespaces, occ_set, records};
+use crate::support::{
+    Created, Ev, Obj, Occ, Run, TestEnv, cells, in_namespaces, occ, occ_set, records,
+};
 
 fn occs(created: &[&Created]) -> BTreeSet<Occ> {
     created.iter().map(|c| c.occ()).collect()
@@ -84,6 +86,13 @@ fn core_and_events_v1_events_appear_once_with_last_seen_and_count() {
             "core-mixed"
         ],
         "sorted by last seen, oldest first"
+    );
+    // The same in pages of two (continue tokens against the real apiserver).
+    let paged = ndjson(&t, &["-n", &ns, "--chunk-size", "2"]);
+    assert_eq!(
+        paged.iter().map(occ).collect::<Vec<_>>(),
+        got.iter().map(occ).collect::<Vec<_>>(),
+        "--chunk-size 2"
     );
     for r in &got {
         assert_eq!(r["watchType"], Value::Null, "listed, not watched: {r}");
