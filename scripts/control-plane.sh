@@ -267,6 +267,7 @@ start_apiserver() {
     --event-ttl="${KEV_EVENT_TTL:-1h}" \
     --disable-admission-plugins=ServiceAccount \
     --cert-dir="$STATE/apiserver-certs" --profiling=false --v=1 \
+    --shutdown-watch-termination-grace-period=2s \
     ${KEV_CP_APISERVER_EXTRA_ARGS:-}
   wait_until "kube-apiserver /readyz" kube-apiserver apiserver_ready
 }
