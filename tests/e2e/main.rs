@@ -11,6 +11,7 @@
 //!   against `kubectl events` on the same events.
 //! - [`watch`]: `-w` shows new events and updates as new rows/records.
 //! - [`rbac`]: a namespace-scoped reader and a user with no rights.
+//! - [`fake_vs_kubectl`]: the real kubectl against kev's fake apiserver.
 //! - [`disruption`]: apiserver restart and etcd compaction while following
 //!   (these run alone; everything else runs in parallel in own namespaces).
 //!
@@ -19,6 +20,7 @@
 //! give up after [`support::PATIENCE`].
 
 mod disruption;
+mod fake_vs_kubectl;
 mod list;
 mod rbac;
 mod support;
