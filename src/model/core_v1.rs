@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 
-use super::{Event, EventSource, ObjectRef, Series, Timestamps, is_zero_time};
+use super::wire::{WireEvent, WireMeta, WireSeries};
+use super::{Event, EventSource, ObjectRef, is_zero_time};
 
 /// Convert k8s-openapi's timestamp (a `jiff::Timestamp`) to chrono at the model boundary.
 pub(crate) fn from_jiff(ts: &k8s_openapi::jiff::Timestamp) -> Option<DateTime<Utc>> {
@@ -50,41 +51,40 @@ pub(crate) fn source(s: &Option<core::EventSource>) -> Option<EventSource> {
 
 impl From<&core::Event> for Event {
     fn from(e: &core::Event) -> Self {
-        let series = e.series.as_ref().map(|s| Series {
-            count: s.count.map(i64::from).unwrap_or(0),
-            last_observed_time: micro_time(&s.last_observed_time),
-        });
-        let event_time = micro_time(&e.event_time);
-        let resolved = Timestamps {
-            series_count: series.as_ref().map(|s| s.count),
-            series_last_observed: series.as_ref().and_then(|s| s.last_observed_time),
+        // Fill the wire shape and let its one mapping apply the fallbacks,
+        // so typed and JSON input cannot drift apart.
+        Event::from(WireEvent {
+            api_version: Some("v1".into()),
+            kind: Some("Event".into()),
+            metadata: meta(&e.metadata),
+            involved_object: Some(object_ref(&e.involved_object)),
+            related: e.related.as_ref().map(object_ref),
+            type_: e.type_.clone(),
+            reason: e.reason.clone(),
+            message: e.message.clone(),
+            source: source(&e.source),
+            reporting_component: e.reporting_component.clone(),
+            reporting_instance: e.reporting_instance.clone(),
+            action: e.action.clone(),
             count: e.count.map(i64::from),
             first_timestamp: time(&e.first_timestamp),
             last_timestamp: time(&e.last_timestamp),
-            event_time,
-            creation_timestamp: time(&e.metadata.creation_timestamp),
-        }
-        .resolve();
-        Event {
-            uid: e.metadata.uid.clone().unwrap_or_default(),
-            resource_version: e.metadata.resource_version.clone().unwrap_or_default(),
-            namespace: non_empty(&e.metadata.namespace),
-            name: e.metadata.name.clone().unwrap_or_default(),
-            type_: non_empty(&e.type_),
-            reason: non_empty(&e.reason),
-            message: non_empty(&e.message),
-            object: object_ref(&e.involved_object),
-            related: e.related.as_ref().map(object_ref),
-            source: source(&e.source),
-            reporting_controller: non_empty(&e.reporting_component),
-            reporting_instance: non_empty(&e.reporting_instance),
-            action: non_empty(&e.action),
-            count: resolved.count,
-            first_seen: resolved.first_seen,
-            last_seen: resolved.last_seen,
-            event_time,
-            series,
-        }
+            event_time: micro_time(&e.event_time),
+            series: e.series.as_ref().map(|s| WireSeries {
+                count: s.count.map(i64::from),
+                last_observed_time: micro_time(&s.last_observed_time),
+            }),
+        })
+    }
+}
+
+pub(crate) fn meta(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> WireMeta {
+    WireMeta {
+        name: m.name.clone(),
+        namespace: m.namespace.clone(),
+        uid: m.uid.clone(),
+        resource_version: m.resource_version.clone(),
+        creation_timestamp: time(&m.creation_timestamp),
     }
 }
 
