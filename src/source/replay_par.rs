@@ -29,8 +29,8 @@
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Read};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
@@ -149,9 +149,6 @@ pub fn replay_lines(
         block_bytes,
     }
     .in_flight();
-    // Outside the scope: the workers borrow it.
-    let (job_tx, job_rx) = sync_channel::<Job>(printers.len());
-    let job_rx = Mutex::new(job_rx);
     std::thread::scope(|s| {
         // Tokens: emptied (input, output) buffer pairs. The reader needs one
         // per block, and they come back only once the block is written.
@@ -161,15 +158,22 @@ pub fn replay_lines(
             // receiver is alive.
             let _ = token_tx.send((Vec::new(), Vec::new()));
         }
+        // Shared by the workers, and owned by them only: once they have all
+        // stopped (the caller's end went away), the reader's next send fails
+        // and it stops too, rather than waiting for a receiver forever.
+        let (job_tx, job_rx) = sync_channel::<Job>(printers.len());
+        let job_rx = Arc::new(Mutex::new(job_rx));
         let (done_tx, done_rx) = sync_channel::<Done>(in_flight);
         s.spawn(move || read_blocks(reader, max_line, block_bytes, &token_rx, &job_tx));
         for printer in printers {
             let done_tx = done_tx.clone();
-            let (job_rx, name) = (&job_rx, name.as_str());
-            s.spawn(move || work(job_rx, &done_tx, printer, name, max_line, filter, now));
+            let (job_rx, name) = (Arc::clone(&job_rx), name.as_str());
+            s.spawn(move || work(&job_rx, &done_tx, printer, name, max_line, filter, now));
         }
-        // The workers hold the only senders: when they are all done, `recv` ends.
+        // The workers hold the only senders: when they are all done, `recv`
+        // ends; and the only job receivers.
         drop(done_tx);
+        drop(job_rx);
 
         let mut next = 0u64;
         let mut waiting: BTreeMap<u64, Done> = BTreeMap::new();
@@ -622,31 +626,36 @@ mod tests {
 
     #[test]
     fn a_failing_sink_stops_the_reader() {
+        // Every thread must wind down (no hang) whenever the sink fails:
+        // at once, or with blocks queued and waiting everywhere.
         let now: DateTime<Utc> = crate::filter::corpus::DEFAULT_NOW.parse().unwrap();
         let f = Filter::parse("").unwrap();
         let input = mixed_input();
-        let mut r = Replay::from_reader("dump", io::Cursor::new(input));
-        assert!(r.next_matching(f.compiled(), now).is_some());
-        let lines = r.take_lines().unwrap();
-        let opts = ParOptions {
-            workers: 2,
-            block_bytes: 500,
-        };
-        let mut calls = 0;
-        let printers = Some(vec![
-            printer(OutputFormat::Ndjson, TableOptions::default()),
-            printer(OutputFormat::Ndjson, TableOptions::default()),
-        ]);
-        let e = replay_lines(lines, f.compiled(), now, &opts, printers, |_| {
-            calls += 1;
-            if calls == 3 {
-                Err(io::ErrorKind::BrokenPipe.into())
-            } else {
-                Ok(())
+        for workers in [1, 3] {
+            for fail_at in [1, 3] {
+                let mut r = Replay::from_reader("dump", io::Cursor::new(input.clone()));
+                assert!(r.next_matching(f.compiled(), now).is_some());
+                let lines = r.take_lines().unwrap();
+                let opts = ParOptions {
+                    workers,
+                    block_bytes: 500,
+                };
+                let printers = (0..workers)
+                    .map(|_| printer(OutputFormat::Ndjson, TableOptions::default()))
+                    .collect();
+                let mut calls = 0;
+                let e = replay_lines(lines, f.compiled(), now, &opts, Some(printers), |_| {
+                    calls += 1;
+                    if calls == fail_at {
+                        Err(io::ErrorKind::BrokenPipe.into())
+                    } else {
+                        Ok(())
+                    }
+                })
+                .unwrap_err();
+                assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
+                assert_eq!(calls, fail_at);
             }
-        })
-        .unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
-        assert_eq!(calls, 3);
+        }
     }
 }
