@@ -1,8 +1,10 @@
 //! `kev replay`: the same filters and outputs over saved dumps.
 //!
 //! NDJSON and line-delimited JSON stream through in constant memory with
-//! `-o ndjson|json|yaml`; `-o table|wide` sort by last seen, as the live
-//! listing does, and so hold the selected events until the end.
+//! `-o ndjson|json|yaml`, parsed and printed on every core in blocks
+//! ([`crate::source::replay_par`]) and written in input order; `-o
+//! table|wide` sort by last seen, as the live listing does, and so hold the
+//! selected events until the end.
 
 use std::io::{self, Write};
 
@@ -15,6 +17,7 @@ use crate::exit::Failure;
 use crate::output::{Occurrence, OutputFormat, sort_by_last_seen};
 use crate::select::{ForSpec, Selection};
 use crate::source::replay::Replay;
+use crate::source::replay_par::{ParOptions, replay_lines};
 
 /// Run `kev replay`.
 pub async fn run(args: ReplayArgs) -> Result<(), Failure> {
@@ -44,10 +47,8 @@ fn replay(args: ReplayArgs) -> Result<(), Failure> {
     for f in &args.files {
         inputs.push(Replay::open(f).map_err(|e| Failure::runtime(anyhow::anyhow!("{e}")))?);
     }
-    let mut printer = make_printer(
-        &args.output,
-        args.namespace.is_none() || args.all_namespaces,
-    );
+    let all_namespaces = args.namespace.is_none() || args.all_namespaces;
+    let mut printer = make_printer(&args.output, all_namespaces);
     let sorted = matches!(args.output.output, OutputFormat::Table | OutputFormat::Wide);
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 20, stdout.lock());
@@ -58,8 +59,48 @@ fn replay(args: ReplayArgs) -> Result<(), Failure> {
     // compiled filter is the whole selection: use the reader's fast path,
     // which evaluates kev/v1 lines before building an Event.
     let filter = selection.filter().compiled();
+    // Line-delimited inputs are parsed on every core (output order kept);
+    // documents, and single-core machines, use the sequential reader.
+    let par = ParOptions::for_this_machine();
     'inputs: for mut input in inputs {
-        while let Some(item) = input.next_matching(filter, now) {
+        loop {
+            if let Some(opts) = &par
+                && let Some(lines) = input.take_lines()
+            {
+                // For streamed formats the workers print; for the sorted
+                // table they hand the events back.
+                let printers = (!sorted).then(|| {
+                    (0..opts.workers)
+                        .map(|_| make_printer(&args.output, all_namespaces))
+                        .collect()
+                });
+                let mut write_failed = false;
+                let result = replay_lines(lines, filter, now, opts, printers, |block| {
+                    for e in &block.errors {
+                        bad += 1;
+                        eprintln!("kev: {e}");
+                    }
+                    held.append(&mut block.kept);
+                    out.write_all(&block.bytes)
+                        .inspect_err(|_| write_failed = true)
+                });
+                match result {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe && write_failed => {
+                        closed = true;
+                        break 'inputs;
+                    }
+                    Err(e) if write_failed => {
+                        return Err(Failure::runtime(
+                            anyhow::Error::new(e).context("writing to stdout"),
+                        ));
+                    }
+                    Err(e) => return Err(Failure::runtime(anyhow::Error::new(e))),
+                }
+            }
+            let Some(item) = input.next_matching(filter, now) else {
+                break;
+            };
             match item {
                 Ok((event, context)) => {
                     let occ = Occurrence { event, context };

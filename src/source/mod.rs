@@ -3,6 +3,7 @@
 pub mod discovery;
 pub mod list;
 pub mod replay;
+pub mod replay_par;
 pub mod watch;
 
 use thiserror::Error;

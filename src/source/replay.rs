@@ -71,7 +71,7 @@ pub struct ReplayError {
 }
 
 impl ReplayError {
-    fn new(file: &str, line: Option<u64>, message: impl Into<String>) -> ReplayError {
+    pub(crate) fn new(file: &str, line: Option<u64>, message: impl Into<String>) -> ReplayError {
         ReplayError {
             file: file.to_string(),
             line,
@@ -105,11 +105,34 @@ enum State {
     Done,
 }
 
+/// The unread rest of a line-delimited input, from [`Replay::take_lines`].
+pub struct Lines {
+    /// The input's name as errors print it.
+    pub name: String,
+    /// The (decompressed) input, positioned at the start of a line.
+    pub reader: Box<dyn BufRead + Send>,
+    /// How many lines were read before: the next line is `line + 1`.
+    pub line: u64,
+    /// The longest accepted line, as [`Replay::with_max_line_bytes`] set it.
+    pub max_line: usize,
+}
+
+impl std::fmt::Debug for Lines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lines")
+            .field("name", &self.name)
+            .field("line", &self.line)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One input being replayed: an iterator of events and per-line errors.
 pub struct Replay {
     name: String,
     state: State,
     pending: VecDeque<ReplayItem>,
+    /// Items [`Replay::next_matching`] has already filtered (a list line's).
+    kept: VecDeque<ReplayItem>,
     buf: Vec<u8>,
     line: u64,
     max_line: usize,
@@ -145,6 +168,7 @@ impl Replay {
             name: name.into(),
             state: State::Start(Box::new(reader)),
             pending: VecDeque::new(),
+            kept: VecDeque::new(),
             buf: Vec::new(),
             line: 0,
             max_line: MAX_LINE_BYTES,
@@ -175,6 +199,36 @@ impl Replay {
         self.gzip
     }
 
+    /// Hand over the rest of a line-delimited input, for a reader that
+    /// splits it into blocks (`replay_par`). Detects the format first if
+    /// needed. `None` unless the input is line-delimited and every item read
+    /// so far has been taken (the first line is read during detection, so
+    /// take it with [`Replay::next_matching`] and ask again); also `None` once
+    /// handed over: the `Replay` is then finished.
+    pub fn take_lines(&mut self) -> Option<Lines> {
+        if matches!(self.state, State::Start(_)) {
+            let State::Start(raw) = std::mem::replace(&mut self.state, State::Done) else {
+                return None;
+            };
+            self.start(raw);
+        }
+        if !self.pending.is_empty() || !self.kept.is_empty() {
+            return None;
+        }
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Lines(reader) => Some(Lines {
+                name: self.name.clone(),
+                reader,
+                line: self.line,
+                max_line: self.max_line,
+            }),
+            other => {
+                self.state = other;
+                None
+            }
+        }
+    }
+
     fn err(&self, line: Option<u64>, message: impl Into<String>) -> ReplayError {
         ReplayError::new(&self.name, line, message)
     }
@@ -193,13 +247,9 @@ impl Replay {
             self.buf.clear();
             let skipped = r.skip_until(b'\n')?;
             let total = limit as usize + skipped;
-            return Ok(Err(self.err(
-                Some(self.line),
-                format!(
-                    "line too long ({total} bytes or more; the limit is {} bytes): skipped",
-                    self.max_line
-                ),
-            )));
+            return Ok(Err(
+                self.err(Some(self.line), too_long(total, self.max_line))
+            ));
         }
         Ok(Ok(true))
     }
@@ -299,50 +349,7 @@ impl Replay {
     /// Parse the line in `self.buf`; `None` for a blank line, or for a list
     /// whose items were queued in `self.pending`.
     fn parse_line(&mut self) -> Option<ReplayItem> {
-        let line = self.buf.trim_ascii();
-        if line.is_empty() {
-            return None;
-        }
-        let at = Some(self.line);
-        if line.starts_with(KEV_PREFIX) {
-            return Some(
-                serde_json::from_slice::<Record>(line)
-                    .map(Record::into_parts)
-                    .map_err(|e| self.err(at, json_error("invalid kev/v1 record", &e))),
-            );
-        }
-        let probe = match serde_json::from_slice::<Probe<'_>>(line) {
-            Ok(p) => p,
-            Err(e) => return Some(Err(self.err(at, json_error("invalid JSON", &e)))),
-        };
-        match (
-            probe.schema.as_deref(),
-            probe.kind.as_deref(),
-            probe.items.is_some(),
-        ) {
-            (Some(SCHEMA_V1), _, _) => Some(
-                serde_json::from_slice::<Record>(line)
-                    .map(Record::into_parts)
-                    .map_err(|e| self.err(at, json_error("invalid kev/v1 record", &e))),
-            ),
-            (Some(other), _, _) => Some(Err(self.err(at, unsupported_schema(other)))),
-            (None, kind, items) if items || kind.is_some_and(|k| k.ends_with("List")) => {
-                match serde_json::from_slice::<serde_json::Value>(line) {
-                    Ok(v) => {
-                        // The items go to `pending`, which is drained before the next line.
-                        classify(v, &self.name, self.line, 0, &mut self.pending);
-                        None
-                    }
-                    Err(e) => Some(Err(self.err(at, json_error("invalid JSON", &e)))),
-                }
-            }
-            (None, Some(kind), _) if kind != "Event" => Some(Err(self.err(at, not_an_event(kind)))),
-            (None, _, _) => Some(
-                Event::from_json(line)
-                    .map(|e| (e, RecordContext::default()))
-                    .map_err(|e| self.err(at, json_error("invalid Event", &e))),
-            ),
-        }
+        parse_line(&self.name, self.line, &self.buf, &mut self.pending)
     }
 
     fn json_document(&mut self, data: &[u8], first_line: u64) {
@@ -434,6 +441,9 @@ impl Replay {
         now: DateTime<Utc>,
     ) -> Option<ReplayItem> {
         loop {
+            if let Some(item) = self.kept.pop_front() {
+                return Some(item);
+            }
             if self.pending.is_empty() && matches!(self.state, State::Lines(_)) {
                 let State::Lines(mut r) = std::mem::replace(&mut self.state, State::Done) else {
                     continue;
@@ -450,30 +460,118 @@ impl Replay {
                     }
                     Ok(Ok(true)) => self.state = State::Lines(r),
                 }
-                let line = self.buf.trim_ascii();
-                if line.starts_with(KEV_PREFIX) {
-                    match serde_json::from_slice::<RecordRef<'_>>(line) {
-                        Ok(rec) if filter.matches_fields(&rec, now) => {
-                            return Some(Ok(rec.to_parts()));
-                        }
-                        Ok(_) => continue,
-                        Err(e) => {
-                            return Some(Err(
-                                self.err(Some(self.line), json_error("invalid kev/v1 record", &e))
-                            ));
-                        }
-                    }
-                }
-                match self.parse_line() {
-                    Some(Ok((e, c))) if filter.matches(&e, now) => return Some(Ok((e, c))),
-                    Some(Ok(_)) | None => continue,
-                    Some(Err(e)) => return Some(Err(e)),
-                }
+                let kept = &mut self.kept;
+                filter_line(&self.name, self.line, &self.buf, filter, now, |item| {
+                    kept.push_back(item);
+                });
+                continue;
             }
             match self.next()? {
                 Ok((e, _)) if !filter.matches(&e, now) => continue,
                 other => return Some(other),
             }
+        }
+    }
+}
+
+/// Parse one line (`line_no` for messages): `None` for a blank line, or for
+/// a list whose items were queued in `pending`.
+fn parse_line(
+    name: &str,
+    line_no: u64,
+    line: &[u8],
+    pending: &mut VecDeque<ReplayItem>,
+) -> Option<ReplayItem> {
+    let line = line.trim_ascii();
+    if line.is_empty() {
+        return None;
+    }
+    let at = Some(line_no);
+    let err = |msg: String| ReplayError::new(name, at, msg);
+    if line.starts_with(KEV_PREFIX) {
+        return Some(
+            serde_json::from_slice::<Record>(line)
+                .map(Record::into_parts)
+                .map_err(|e| err(json_error("invalid kev/v1 record", &e))),
+        );
+    }
+    let probe = match serde_json::from_slice::<Probe<'_>>(line) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(err(json_error("invalid JSON", &e)))),
+    };
+    match (
+        probe.schema.as_deref(),
+        probe.kind.as_deref(),
+        probe.items.is_some(),
+    ) {
+        (Some(SCHEMA_V1), _, _) => Some(
+            serde_json::from_slice::<Record>(line)
+                .map(Record::into_parts)
+                .map_err(|e| err(json_error("invalid kev/v1 record", &e))),
+        ),
+        (Some(other), _, _) => Some(Err(err(unsupported_schema(other)))),
+        (None, kind, items) if items || kind.is_some_and(|k| k.ends_with("List")) => {
+            match serde_json::from_slice::<serde_json::Value>(line) {
+                Ok(v) => {
+                    // The items go to `pending`, which is drained before the next line.
+                    classify(v, name, line_no, 0, pending);
+                    None
+                }
+                Err(e) => Some(Err(err(json_error("invalid JSON", &e)))),
+            }
+        }
+        (None, Some(kind), _) if kind != "Event" => Some(Err(err(not_an_event(kind)))),
+        (None, _, _) => Some(
+            Event::from_json(line)
+                .map(|e| (e, RecordContext::default()))
+                .map_err(|e| err(json_error("invalid Event", &e))),
+        ),
+    }
+}
+
+/// Read one line of a line-delimited input and pass what `filter` keeps
+/// at `now` to `keep`, in order: the matching events and every error
+/// (lines are fully validated whether or not they would match). A blank
+/// line keeps nothing; a compact list keeps its matching items. This is
+/// exactly what [`Replay::next_matching`] yields for the line, so the
+/// parallel reader (`replay_par`) gives the same answers.
+pub(crate) fn filter_line(
+    name: &str,
+    line_no: u64,
+    line: &[u8],
+    filter: &CompiledFilter,
+    now: DateTime<Utc>,
+    mut keep: impl FnMut(ReplayItem),
+) {
+    let trimmed = line.trim_ascii();
+    if trimmed.starts_with(KEV_PREFIX) {
+        // The fast path: filter on a borrowed view, build an Event only if kept.
+        // Checking the whole line's UTF-8 once is cheaper than serde_json
+        // checking each string of it; an invalid line takes the slice path,
+        // whose error names the bad string as before. Other errors are the
+        // same from either (the str reader is the slice reader without the
+        // UTF-8 checks).
+        let parsed = match std::str::from_utf8(trimmed) {
+            Ok(text) => serde_json::from_str::<RecordRef<'_>>(text),
+            Err(_) => serde_json::from_slice::<RecordRef<'_>>(trimmed),
+        };
+        match parsed {
+            Ok(rec) if filter.matches_fields(&rec, now) => keep(Ok(rec.to_parts())),
+            Ok(_) => {}
+            Err(e) => keep(Err(ReplayError::new(
+                name,
+                Some(line_no),
+                json_error("invalid kev/v1 record", &e),
+            ))),
+        }
+        return;
+    }
+    let mut pending = VecDeque::new();
+    let first = parse_line(name, line_no, line, &mut pending);
+    for item in first.into_iter().chain(pending) {
+        match item {
+            Ok((e, _)) if !filter.matches(&e, now) => {}
+            other => keep(other),
         }
     }
 }
@@ -672,6 +770,11 @@ struct Probe<'a> {
 
 fn newlines(b: &[u8]) -> u64 {
     b.iter().filter(|&&c| c == b'\n').count() as u64
+}
+
+/// The message for a line of `total` bytes over the `max` limit.
+pub(crate) fn too_long(total: usize, max: usize) -> String {
+    format!("line too long ({total} bytes or more; the limit is {max} bytes): skipped")
 }
 
 fn unsupported_schema(s: &str) -> String {
