@@ -29,7 +29,7 @@
 //! After the first line, the rest of a line-delimited input can be handed
 //! over ([`Replay::take_lines`]) to the parallel reader in
 //! [`super::replay_par`], which applies the same per-line logic
-//! ([`filter_line`]) to blocks of lines on several threads.
+//! (`filter_line`) to blocks of lines on several threads.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
