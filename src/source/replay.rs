@@ -25,6 +25,11 @@
 //! the end. An unreadable input (a read error, a corrupt gzip stream, a JSON
 //! or YAML document that does not parse) ends that input with one error.
 //! Raw events get an empty [`RecordContext`]; kev/v1 records keep theirs.
+//!
+//! After the first line, the rest of a line-delimited input can be handed
+//! over ([`Replay::take_lines`]) to the parallel reader in
+//! [`super::replay_par`], which applies the same per-line logic
+//! (`filter_line`) to blocks of lines on several threads.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
