@@ -1,6 +1,6 @@
 //! List, then watch: a state machine that follows the events collection.
 //!
-//! Shaped after kube-runtime's watcher: a private [`State`] stepped by one
+//! Shaped after kube-runtime's watcher: a private `State` stepped by one
 //! function, [`EventWatcher::next`], yielding [`Update`]s. What it handles:
 //!
 //! - a watch the server ends normally (`timeoutSeconds`, apiserver restart):
