@@ -22,9 +22,11 @@ use crate::source::watch::{EventWatcher, Update, WatchOptions};
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Some(Command::Completions { shell }) => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "kev", &mut io::stdout());
-            Ok(())
+            // Generate into memory: the generators panic on a write error,
+            // and `kev completions bash | head` must exit 0 quietly.
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "kev", &mut buf);
+            ignore_broken_pipe(io::stdout().lock().write_all(&buf)).map_err(Failure::runtime)
         }
         Some(Command::Man) => {
             let man = clap_mangen::Man::new(Cli::command());

@@ -639,3 +639,107 @@ fn completions_and_man_are_generated() {
         &r.stdout[..200]
     );
 }
+
+#[test]
+fn a_malformed_watch_line_is_skipped_without_losing_the_stream() {
+    let e = env(small_cluster());
+    e.server.script().push(On::Watch, Fault::MalformedAfter(1));
+    let mut f = follow(&e, &["-A", "-w", "-o", "ndjson"]);
+    f.wait_lines(3, WAIT);
+    e.server
+        .wait_for_request_blocking(WAIT, |r| r.is_watch())
+        .expect("kev opened a watch");
+    for i in 0..3 {
+        e.server
+            .cluster()
+            .add_event(event(
+                "default",
+                &format!("m{i}.z"),
+                "Started",
+                "Normal",
+                &ago(0),
+                1,
+            ))
+            .unwrap();
+    }
+    let lines = f.wait_lines(6, WAIT).to_vec();
+    assert_eq!(names(&lines[3..]), ["m0.z", "m1.z", "m2.z"]);
+    let watches = e
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_watch())
+        .count();
+    assert_eq!(watches, 1, "kept reading the same watch");
+}
+
+#[test]
+fn watch_only_relist_does_not_replay_old_events() {
+    let e = env(small_cluster());
+    let gate = Gate::new();
+    e.server.script().push(On::Watch, Fault::Hold(gate.clone()));
+    let mut f = follow(&e, &["-A", "--watch-only", "-o", "ndjson"]);
+    assert!(gate.arrived_blocking(1, WAIT));
+    e.server
+        .cluster()
+        .add_event(event("default", "new.h", "Started", "Normal", &ago(0), 1))
+        .unwrap();
+    e.server.cluster().compact();
+    gate.open();
+    let lines = f.wait_lines(1, WAIT).to_vec();
+    assert_eq!(names(&lines), ["new.h"], "only what happened after start");
+    assert!(
+        f.drain_for(Duration::from_millis(300)).is_empty(),
+        "old events not replayed"
+    );
+}
+
+#[test]
+fn watch_gives_up_at_once_when_it_never_connected() {
+    let home = tempfile::tempdir().unwrap();
+    let kc = home.path().join("kc");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: x, context: {{cluster: c, user: u}}}}]\ncurrent-context: x\n"
+        ),
+    )
+    .unwrap();
+    for mode in ["-w", "--watch-only"] {
+        let r = run(kev(home.path())
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args(["-A", mode]));
+        assert_eq!(r.code, Some(1), "{mode}: {r:?}");
+        assert!(
+            r.stderr.contains("cannot reach the apiserver"),
+            "{mode}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn completions_into_a_closed_pipe_exit_zero() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = kev(home.path())
+        .args(["completions", "zsh"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -89,7 +89,8 @@ impl ApiError {
     pub fn from_kube(err: kube::Error, scope: &Scope, url: &str) -> ApiError {
         match err {
             kube::Error::Api(status) => {
-                let message = status.message.clone();
+                // Cluster-supplied text: escaped before it can reach a terminal.
+                let message = crate::output::escape(&status.message).into_owned();
                 match status.code {
                     403 => ApiError::Forbidden {
                         verb: scope.verb,

@@ -101,6 +101,13 @@ pub struct EventWatcher {
     /// Last delivered resourceVersion per event uid, to drop repeats after a relist.
     delivered: HashMap<String, String>,
     backoff: Duration,
+    /// Whether a list or watch has succeeded yet. Until then every error is
+    /// final: a wrong host, a failing auth plugin or a proxy's HTML page
+    /// would otherwise be retried forever without a single event shown.
+    connected: bool,
+    /// With `--watch-only`: when following started. A relist after `410 Gone`
+    /// then skips events last seen before it, which the user never asked for.
+    watch_only_since: Option<chrono::DateTime<Utc>>,
     /// Count of relists after expiry, for diagnostics.
     pub relists: u64,
 }
@@ -115,6 +122,8 @@ impl EventWatcher {
             state: State::Empty,
             delivered: HashMap::new(),
             backoff: Duration::ZERO,
+            connected: false,
+            watch_only_since: None,
             relists: 0,
         }
     }
@@ -181,9 +190,13 @@ impl EventWatcher {
                     if self.opts.list_first {
                         self.state = State::Listing { relist: false };
                     } else {
+                        self.watch_only_since = Some(Utc::now());
                         match self.current_resource_version().await {
-                            Ok(rv) => self.state = State::Start { rv },
-                            Err(e) if e.is_transient() => self.retry_later(State::Empty, &e),
+                            Ok(rv) => {
+                                self.connected = true;
+                                self.state = State::Start { rv };
+                            }
+                            Err(e) if self.retryable(&e) => self.retry_later(State::Empty, &e),
                             Err(e) => return Err(e),
                         }
                     }
@@ -196,22 +209,37 @@ impl EventWatcher {
                     .await;
                     match res {
                         Ok(rv) => {
+                            self.connected = true;
+                            self.backoff = Duration::ZERO;
                             if relist {
                                 self.relists += 1;
                             }
                             let mut fresh = Vec::with_capacity(events.len());
+                            let mut listed = HashMap::with_capacity(events.len());
                             for e in events {
-                                if self.remember(&e, WatchType::Added) {
+                                let new = self.delivered.get(&e.uid) != Some(&e.resource_version);
+                                listed.insert(e.uid.clone(), e.resource_version.clone());
+                                let wanted = match self.watch_only_since {
+                                    Some(since) => e.last_seen.is_some_and(|t| t >= since),
+                                    None => true,
+                                };
+                                if new && wanted {
                                     fresh.push(e);
                                 }
                             }
+                            // Forget events that are gone (expired during a
+                            // gap): the map holds what the list holds.
+                            self.delivered = listed;
                             self.state = State::Start { rv };
                             return Ok(Update::Listed {
                                 events: fresh,
                                 relist,
                             });
                         }
-                        Err(e) if e.is_transient() || matches!(e, ApiError::Gone(_)) => {
+                        Err(e)
+                            if self.retryable(&e)
+                                || (self.connected && matches!(e, ApiError::Gone(_))) =>
+                        {
                             self.retry_later(State::Listing { relist }, &e)
                         }
                         Err(e) => return Err(e),
@@ -231,6 +259,8 @@ impl EventWatcher {
                     match self.client.request_events::<WireEvent>(req).await {
                         Ok(stream) => {
                             tracing::debug!(resource_version = %rv, "watch opened");
+                            self.connected = true;
+                            self.backoff = Duration::ZERO;
                             self.state = State::Watching {
                                 rv,
                                 stream: Box::pin(stream),
@@ -240,7 +270,7 @@ impl EventWatcher {
                         }
                         Err(e) => match ApiError::from_kube(e, &self.scope("watch"), &self.url) {
                             ApiError::Gone(msg) => self.expired(&msg),
-                            e if e.is_transient() => self.retry_later(State::Start { rv }, &e),
+                            e if self.retryable(&e) => self.retry_later(State::Start { rv }, &e),
                             e => return Err(e),
                         },
                     }
@@ -276,7 +306,7 @@ impl EventWatcher {
                                 &self.scope("watch"),
                                 &self.url,
                             );
-                            if e.is_transient() {
+                            if self.retryable(&e) {
                                 self.retry_later(State::Start { rv }, &e);
                             } else {
                                 return Err(e);
@@ -322,8 +352,20 @@ impl EventWatcher {
                     Some(Err(e)) => {
                         let e = ApiError::from_kube(e, &self.scope("watch"), &self.url);
                         match e {
+                            ApiError::Malformed { reason, .. } => {
+                                // kube-client yields a line it cannot decode and
+                                // carries on; so do we. Re-watching would meet
+                                // the same object again and never get past it.
+                                tracing::warn!(%reason, "skipping a malformed watch event");
+                                self.state = State::Watching {
+                                    rv,
+                                    stream,
+                                    opened,
+                                    received: received + 1,
+                                };
+                            }
                             ApiError::Gone(msg) => self.expired(&msg),
-                            e if e.is_transient() => self.retry_later(State::Start { rv }, &e),
+                            e if self.retryable(&e) => self.retry_later(State::Start { rv }, &e),
                             e => return Err(e),
                         }
                     }
@@ -339,6 +381,12 @@ impl EventWatcher {
     fn expired(&mut self, message: &str) {
         tracing::warn!(%message, "watch expired (410 Gone); relisting");
         self.state = State::Listing { relist: true };
+    }
+
+    /// Transient errors are retried once kev has been connected; before
+    /// that, every error is final (see `connected`).
+    fn retryable(&self, e: &ApiError) -> bool {
+        self.connected && e.is_transient()
     }
 
     fn retry_later(&mut self, then: State, err: &ApiError) {
