@@ -256,11 +256,10 @@ fn forbidden_names_verb_and_resource_in_one_line() {
     );
 }
 
-#[test]
-fn unreachable_server_is_a_runtime_failure() {
-    let home = tempfile::tempdir().unwrap();
-    let kc = home.path().join("kc");
-    // A port that was free a moment ago: nothing listens there.
+/// A kubeconfig pointing at a loopback port that was free a moment ago:
+/// nothing listens there. Returns its path and the port.
+fn unreachable_kubeconfig(dir: &std::path::Path) -> (std::path::PathBuf, u16) {
+    let kc = dir.join("kc");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -273,6 +272,13 @@ fn unreachable_server_is_a_runtime_failure() {
         ),
     )
     .unwrap();
+    (kc, port)
+}
+
+#[test]
+fn unreachable_server_is_a_runtime_failure() {
+    let home = tempfile::tempdir().unwrap();
+    let (kc, port) = unreachable_kubeconfig(home.path());
     let r = run(kev(home.path()).arg("--kubeconfig").arg(&kc).arg("-A"));
     assert_eq!(r.code, Some(1), "{r:?}");
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
@@ -697,19 +703,7 @@ fn watch_only_relist_does_not_replay_old_events() {
 #[test]
 fn watch_gives_up_at_once_when_it_never_connected() {
     let home = tempfile::tempdir().unwrap();
-    let kc = home.path().join("kc");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    std::fs::write(
-        &kc,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: x, context: {{cluster: c, user: u}}}}]\ncurrent-context: x\n"
-        ),
-    )
-    .unwrap();
+    let (kc, _port) = unreachable_kubeconfig(home.path());
     for mode in ["-w", "--watch-only"] {
         let r = run(kev(home.path())
             .arg("--kubeconfig")

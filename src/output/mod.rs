@@ -77,25 +77,13 @@ pub trait Printer {
     ) -> io::Result<()>;
 }
 
-/// `-o ndjson`.
+/// `-o ndjson` (one compact record per line) and `-o json` (a stream of
+/// indented objects): the same records, two layouts.
 #[derive(Debug, Default)]
-pub struct NdjsonPrinter;
-
-impl Printer for NdjsonPrinter {
-    fn print_one(
-        &mut self,
-        out: &mut dyn Write,
-        occ: &Occurrence,
-        _now: DateTime<Utc>,
-    ) -> io::Result<()> {
-        serde_json::to_writer(&mut *out, &occ.record())?;
-        out.write_all(b"\n")
-    }
+pub struct JsonPrinter {
+    /// Indent each record (`-o json`).
+    pub pretty: bool,
 }
-
-/// `-o json`: a stream of indented JSON objects, one per occurrence.
-#[derive(Debug, Default)]
-pub struct JsonPrinter;
 
 impl Printer for JsonPrinter {
     fn print_one(
@@ -104,7 +92,11 @@ impl Printer for JsonPrinter {
         occ: &Occurrence,
         _now: DateTime<Utc>,
     ) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, &occ.record())?;
+        if self.pretty {
+            serde_json::to_writer_pretty(&mut *out, &occ.record())?;
+        } else {
+            serde_json::to_writer(&mut *out, &occ.record())?;
+        }
         out.write_all(b"\n")
     }
 }
@@ -131,9 +123,9 @@ pub fn printer(format: OutputFormat, table: TableOptions) -> Box<dyn Printer + S
     match format {
         OutputFormat::Table => Box::new(TablePrinter::new(table, false)),
         OutputFormat::Wide => Box::new(TablePrinter::new(table, true)),
-        OutputFormat::Json => Box::new(JsonPrinter),
+        OutputFormat::Json => Box::new(JsonPrinter { pretty: true }),
         OutputFormat::Yaml => Box::new(YamlPrinter),
-        OutputFormat::Ndjson => Box::new(NdjsonPrinter),
+        OutputFormat::Ndjson => Box::new(JsonPrinter { pretty: false }),
     }
 }
 

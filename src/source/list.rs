@@ -43,6 +43,41 @@ struct PageMeta {
     items: IgnoredAny,
 }
 
+fn malformed(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Malformed {
+        verb: "list",
+        reason: e.to_string(),
+    }
+}
+
+/// Fetch one page: its text, and the continue token for the next one. Only
+/// the list metadata is decoded here, so the next request can go out while
+/// the caller decodes this page's items.
+async fn fetch_page(
+    client: &kube::Client,
+    request: &Request,
+    opts: &ListOptions,
+    token: Option<&str>,
+    scope: &Scope,
+    url: &str,
+) -> Result<(String, Option<String>), ApiError> {
+    let mut lp = ListParams::default().limit(opts.page_size);
+    if let Some(fs) = &opts.field_selector {
+        lp = lp.fields(fs);
+    }
+    if let Some(t) = token {
+        lp = lp.continue_token(t);
+    }
+    let req = request.list(&lp).map_err(malformed)?;
+    let text = client
+        .request_text(req)
+        .await
+        .map_err(|e| ApiError::from_kube(e, scope, url))?;
+    let meta: PageMeta = serde_json::from_str(&text).map_err(malformed)?;
+    let next = meta.metadata.continue_.filter(|c| !c.is_empty());
+    Ok((text, next))
+}
+
 /// List every event, calling `on_page` with each decoded page in order.
 /// Returns the list's resourceVersion (where a watch continues).
 pub async fn list_events(
@@ -65,41 +100,12 @@ pub async fn list_events(
             let request = Request::new(events_path(opts.namespace.as_deref()));
             let mut token: Option<String> = None;
             loop {
-                let mut lp = ListParams::default().limit(opts.page_size);
-                if let Some(fs) = &opts.field_selector {
-                    lp = lp.fields(fs);
-                }
-                if let Some(t) = &token {
-                    lp = lp.continue_token(t);
-                }
-                let req = match request.list(&lp) {
-                    Ok(r) => r,
+                let page =
+                    fetch_page(&client, &request, &opts, token.as_deref(), &scope, &url).await;
+                let (text, next) = match page {
+                    Ok(p) => p,
                     Err(e) => {
-                        let _ = tx
-                            .send(Err(ApiError::Malformed {
-                                verb: "list",
-                                reason: e.to_string(),
-                            }))
-                            .await;
-                        return;
-                    }
-                };
-                let text = match client.request_text(req).await {
-                    Ok(t) => t,
-                    Err(e) => {
-                        let _ = tx.send(Err(ApiError::from_kube(e, &scope, &url))).await;
-                        return;
-                    }
-                };
-                let next = match serde_json::from_str::<PageMeta>(&text) {
-                    Ok(m) => m.metadata.continue_.filter(|c| !c.is_empty()),
-                    Err(e) => {
-                        let _ = tx
-                            .send(Err(ApiError::Malformed {
-                                verb: "list",
-                                reason: e.to_string(),
-                            }))
-                            .await;
+                        let _ = tx.send(Err(e)).await;
                         return;
                     }
                 };
@@ -126,10 +132,7 @@ pub async fn list_events(
         let list: WireEventList = match serde_json::from_str(&text) {
             Ok(l) => l,
             Err(e) => {
-                result = Err(ApiError::Malformed {
-                    verb: "list",
-                    reason: e.to_string(),
-                });
+                result = Err(malformed(e));
                 break;
             }
         };

@@ -397,9 +397,4 @@ impl EventWatcher {
             then: Box::new(then),
         };
     }
-
-    /// When the observation happened: now.
-    pub fn observed_at() -> chrono::DateTime<Utc> {
-        Utc::now()
-    }
 }
