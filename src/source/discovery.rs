@@ -4,8 +4,8 @@
 //! `deployments.apps/web` all name the same thing; which kind and group
 //! version they mean is the apiserver's to say, through discovery. Core
 //! resources are looked up first, then every group's preferred version.
-//! Without a cluster (replay), a built-in table of the common resources
-//! is used instead.
+//! Without a cluster (replay), the filter's own table of kubectl names
+//! resolves `--for` instead (`filter::Sugar::for_object`).
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroupList, APIResourceList};
@@ -16,7 +16,7 @@ use thiserror::Error;
 pub struct ForObject {
     /// Kind, e.g. `Deployment`.
     pub kind: String,
-    /// apiVersion, e.g. `apps/v1`; `None` when it could not be known (replay).
+    /// apiVersion, e.g. `apps/v1`, as discovery reported it.
     pub api_version: Option<String>,
     /// Object name.
     pub name: String,
@@ -133,77 +133,6 @@ pub async fn resolve(client: &kube::Client, spec: &str) -> Result<ForObject, For
     Err(ForError::UnknownResource(spec.to_string(), resource))
 }
 
-/// Common resources and their short names, for resolving `--for` offline.
-const BUILTIN: &[(&str, &str, &str, &str)] = &[
-    // (plural, short names comma-separated, kind, apiVersion)
-    ("pods", "po", "Pod", "v1"),
-    ("nodes", "no", "Node", "v1"),
-    ("namespaces", "ns", "Namespace", "v1"),
-    ("services", "svc", "Service", "v1"),
-    ("configmaps", "cm", "ConfigMap", "v1"),
-    ("secrets", "", "Secret", "v1"),
-    (
-        "persistentvolumeclaims",
-        "pvc",
-        "PersistentVolumeClaim",
-        "v1",
-    ),
-    ("persistentvolumes", "pv", "PersistentVolume", "v1"),
-    ("serviceaccounts", "sa", "ServiceAccount", "v1"),
-    ("endpoints", "ep", "Endpoints", "v1"),
-    (
-        "replicationcontrollers",
-        "rc",
-        "ReplicationController",
-        "v1",
-    ),
-    ("deployments", "deploy", "Deployment", "apps/v1"),
-    ("replicasets", "rs", "ReplicaSet", "apps/v1"),
-    ("statefulsets", "sts", "StatefulSet", "apps/v1"),
-    ("daemonsets", "ds", "DaemonSet", "apps/v1"),
-    ("jobs", "", "Job", "batch/v1"),
-    ("cronjobs", "cj", "CronJob", "batch/v1"),
-    (
-        "horizontalpodautoscalers",
-        "hpa",
-        "HorizontalPodAutoscaler",
-        "autoscaling/v2",
-    ),
-    ("ingresses", "ing", "Ingress", "networking.k8s.io/v1"),
-    (
-        "poddisruptionbudgets",
-        "pdb",
-        "PodDisruptionBudget",
-        "policy/v1",
-    ),
-];
-
-/// Resolve `spec` without a cluster, from the built-in table; an unknown
-/// resource is taken as a kind name as written (apiVersion unknown).
-pub fn resolve_offline(spec: &str) -> Result<ForObject, ForError> {
-    let (resource, _group, name) = split_for(spec)?;
-    let want = resource.to_ascii_lowercase();
-    for (plural, shorts, kind, av) in BUILTIN {
-        let singular = plural.trim_end_matches('s');
-        if *plural == want
-            || singular == want
-            || kind.to_ascii_lowercase() == want
-            || shorts.split(',').any(|s| !s.is_empty() && s == want)
-        {
-            return Ok(ForObject {
-                kind: kind.to_string(),
-                api_version: Some(av.to_string()),
-                name,
-            });
-        }
-    }
-    Ok(ForObject {
-        kind: resource,
-        api_version: None,
-        name,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,23 +150,5 @@ mod tests {
         assert!(split_for("web").is_err());
         assert!(split_for("pod/").is_err());
         assert!(split_for("/x").is_err());
-    }
-
-    #[test]
-    fn offline_table() {
-        for spec in [
-            "deploy/web",
-            "deployment/web",
-            "Deployment/web",
-            "deployments/web",
-            "deployments.apps/web",
-        ] {
-            let f = resolve_offline(spec).unwrap();
-            assert_eq!(f.kind, "Deployment", "{spec}");
-            assert_eq!(f.api_version.as_deref(), Some("apps/v1"));
-            assert_eq!(f.name, "web");
-        }
-        assert_eq!(resolve_offline("po/x").unwrap().kind, "Pod");
-        assert_eq!(resolve_offline("Widget/x").unwrap().api_version, None);
     }
 }
