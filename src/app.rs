@@ -10,9 +10,10 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Command, OutputArgs};
 use crate::client::{ClusterOptions, connect};
 use crate::exit::Failure;
+use crate::model::Occurrence;
 use crate::model::RecordContext;
 use crate::model::record::WatchType;
-use crate::output::{Occurrence, OutputFormat, Printer, TableOptions, printer, sort_by_last_seen};
+use crate::output::{OutputFormat, Printer, TableOptions, printer, sort_by_last_seen};
 use crate::select::{ForSpec, Selection};
 use crate::source::discovery;
 use crate::source::list::{ListOptions, list_events};
@@ -115,12 +116,18 @@ async fn tail(cli: Cli) -> Result<(), Failure> {
         )
     };
     let for_object = match &cli.filter.for_object {
-        Some(spec) => Some(discovery::resolve(&cluster.client, spec).await.map_err(
-            |e| match e {
+        Some(spec) => Some(
+            discovery::resolve(
+                &cluster.client,
+                &crate::model::ObjectSpec::parse(spec)
+                    .map_err(|e| Failure::usage(anyhow::anyhow!("--for {spec:?}: {e}")))?,
+            )
+            .await
+            .map_err(|e| match e {
                 discovery::ForError::Discovery(_) => Failure::runtime(e),
                 _ => Failure::usage(e),
-            },
-        )?),
+            })?,
+        ),
         None => None,
     };
     let selection = Selection::build(
@@ -158,6 +165,7 @@ async fn tail(cli: Cli) -> Result<(), Failure> {
                             observed_at,
                             ..context.clone()
                         },
+                        position: None,
                     }),
             )
         })
@@ -192,6 +200,7 @@ async fn tail(cli: Cli) -> Result<(), Failure> {
                             watch_type: relist.then_some(WatchType::Added),
                             ..context.clone()
                         },
+                        position: None,
                     })
                     .collect();
                 sort_by_last_seen(&mut batch);
@@ -223,6 +232,7 @@ async fn tail(cli: Cli) -> Result<(), Failure> {
                         watch_type: Some(watch_type),
                         ..context.clone()
                     },
+                    position: None,
                 };
                 stdout.write(|w| printer.print_one(w, &occ, now))?;
             }

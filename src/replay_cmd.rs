@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use crate::app::{ignore_broken_pipe, make_printer};
 use crate::cli::ReplayArgs;
 use crate::exit::Failure;
-use crate::output::{Occurrence, OutputFormat, sort_by_last_seen};
+use crate::model::Occurrence;
+use crate::output::{OutputFormat, sort_by_last_seen};
 use crate::select::{ForSpec, Selection};
 use crate::source::replay::Replay;
 use crate::source::replay_par::{ParOptions, replay_lines};
@@ -103,7 +104,7 @@ fn replay(args: ReplayArgs) -> Result<(), Failure> {
             };
             match item {
                 Ok((event, context)) => {
-                    let occ = Occurrence { event, context };
+                    let occ = Occurrence::new(event, context);
                     if sorted {
                         held.push(occ);
                     } else if let Err(e) = printer.print_one(&mut out, &occ, now) {

@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::cli::FilterArgs;
-use crate::filter::{Filter, FilterError, Sugar, TimeBound, parse_time_bound};
+use crate::filter::{Filter, FilterError, Span, Sugar, TimeBound, parse_time_bound};
 use crate::model::Event;
-use crate::source::discovery::ForObject;
+use crate::model::{ObjectSpec, ObjectTarget};
 
 /// A filter error, shown with the offending text and a caret under the column.
 #[derive(Debug, thiserror::Error)]
@@ -37,15 +37,12 @@ fn time_flag(flag: &str, value: Option<&str>) -> Result<Option<TimeBound>, Filte
 #[derive(Debug)]
 pub struct Selection {
     filter: Filter,
-    /// `--for`'s apiVersion, when discovery resolved it: checked locally and
-    /// pushed down, as `kubectl events --for` does.
-    api_version: Option<String>,
 }
 
 /// How `--for` is given to [`Selection::build`].
 pub enum ForSpec<'a> {
     /// Resolved through the apiserver's discovery.
-    Resolved(&'a ForObject),
+    Resolved(&'a ObjectTarget),
     /// As written (replay: resolved by the filter's built-in table).
     Offline(&'a str),
 }
@@ -59,13 +56,15 @@ impl Selection {
         for_object: Option<ForSpec<'_>>,
         namespaces: Vec<String>,
     ) -> Result<Selection, FilterUsageError> {
-        let mut api_version = None;
         let for_object = match for_object {
-            Some(ForSpec::Resolved(f)) => {
-                api_version = f.api_version.clone();
-                Some(format!("{}/{}", f.kind, f.name))
-            }
-            Some(ForSpec::Offline(s)) => Some(s.to_string()),
+            Some(ForSpec::Resolved(f)) => Some(f.clone()),
+            Some(ForSpec::Offline(s)) => Some(
+                ObjectSpec::parse(s)
+                    .and_then(|spec| spec.offline_target())
+                    .map_err(|e| {
+                        FilterError::new(e.message, "--for", s, Span::new(e.span.0, e.span.1))
+                    })?,
+            ),
             None => None,
         };
         let sugar = Sugar {
@@ -80,28 +79,17 @@ impl Selection {
         };
         Ok(Selection {
             filter: Filter::build(expr, &sugar)?,
-            api_version,
         })
     }
 
     /// Whether `e` is selected, with ages measured from `now`.
     pub fn matches(&self, e: &Event, now: DateTime<Utc>) -> bool {
-        self.api_version
-            .as_deref()
-            .is_none_or(|av| e.object.api_version.as_deref() == Some(av))
-            && self.filter.matches(e, now)
+        self.filter.matches(e, now)
     }
 
     /// The field selector to push down, if any.
     pub fn field_selector(&self) -> Option<String> {
-        let mut s = self.filter.field_selector().to_string();
-        if let Some(av) = &self.api_version {
-            if !s.is_empty() {
-                s.push(',');
-            }
-            s.push_str("involvedObject.apiVersion=");
-            s.push_str(&crate::filter::pushdown::escape_value(av));
-        }
+        let s = self.filter.field_selector().to_string();
         (!s.is_empty()).then_some(s)
     }
 

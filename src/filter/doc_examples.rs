@@ -93,7 +93,10 @@ fn filter_of(words: &[String]) -> Result<Filter, super::FilterError> {
             "--types" => sugar.types.push(value()),
             "--reason" => sugar.reasons.push(value()),
             "--kind" => sugar.kinds.push(value()),
-            "--for" => sugar.for_object = Some(value()),
+            "--for" => {
+                let spec = crate::model::ObjectSpec::parse(&value()).expect("--for KIND/NAME");
+                sugar.for_object = Some(spec.offline_target().expect("a built-in kind"));
+            }
             "--since" => sugar.since = Some(parse_time_bound(&value())?),
             "--until" => sugar.until = Some(parse_time_bound(&value())?),
             "--match" => sugar.match_message = Some(value()),

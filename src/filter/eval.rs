@@ -31,7 +31,7 @@ use regex::{Regex, RegexBuilder};
 use super::ast::{Expr, Field, FieldType, Op, Predicate, Span, TimeSide, Value};
 use super::duration::{DURATION_HELP, parse_duration};
 use super::error::FilterError;
-use crate::model::Event;
+use crate::model::{Event, EventView};
 
 /// Largest compiled size of one regex (the `regex` crate's default), so a
 /// pathological pattern is an error instead of a memory hog.
@@ -126,7 +126,7 @@ impl CompiledFilter {
     /// Whether the filter keeps the event whose fields `ev` gives: the same
     /// test as [`CompiledFilter::matches`] on a borrowed view of an event
     /// (replay filters kev/v1 records before building an [`Event`]).
-    pub fn matches_fields<F: EventFields + ?Sized>(&self, ev: &F, now: DateTime<Utc>) -> bool {
+    pub fn matches_fields<F: EventView + ?Sized>(&self, ev: &F, now: DateTime<Utc>) -> bool {
         self.root.eval(ev, now)
     }
 
@@ -137,7 +137,7 @@ impl CompiledFilter {
 }
 
 impl Node {
-    fn eval<F: EventFields + ?Sized>(&self, ev: &F, now: DateTime<Utc>) -> bool {
+    fn eval<F: EventView + ?Sized>(&self, ev: &F, now: DateTime<Utc>) -> bool {
         match self {
             Node::True => true,
             Node::And(ns) => ns.iter().all(|n| n.eval(ev, now)),
@@ -156,31 +156,6 @@ impl Node {
     }
 }
 
-/// What a filter reads from an event. Implemented by [`Event`]; a borrowed
-/// view must give the same answers as the `Event` it would become.
-pub trait EventFields {
-    /// A text field (never `count` or `age`); a missing field is empty.
-    fn text(&self, field: Field) -> Cow<'_, str>;
-    /// The resolved count.
-    fn count(&self) -> i64;
-    /// The resolved last-seen time.
-    fn last_seen(&self) -> Option<DateTime<Utc>>;
-}
-
-impl EventFields for Event {
-    fn text(&self, field: Field) -> Cow<'_, str> {
-        field_text(field, self)
-    }
-
-    fn count(&self) -> i64 {
-        self.count
-    }
-
-    fn last_seen(&self) -> Option<DateTime<Utc>> {
-        self.last_seen
-    }
-}
-
 /// now − last seen, floored to whole seconds.
 pub fn age_seconds(now: DateTime<Utc>, last_seen: DateTime<Utc>) -> i64 {
     let d: TimeDelta = now - last_seen;
@@ -188,29 +163,31 @@ pub fn age_seconds(now: DateTime<Utc>, last_seen: DateTime<Utc>) -> i64 {
 }
 
 /// The text of a string field; a missing field is empty.
-pub fn field_text(field: Field, ev: &Event) -> Cow<'_, str> {
-    fn s(o: &Option<String>) -> Cow<'_, str> {
-        Cow::Borrowed(o.as_deref().unwrap_or(""))
+pub fn field_text<V: EventView + ?Sized>(field: Field, ev: &V) -> Cow<'_, str> {
+    fn s(o: Option<&str>) -> &str {
+        o.unwrap_or("")
     }
-    match field {
-        Field::Type => s(&ev.type_),
-        Field::Reason => s(&ev.reason),
-        Field::Kind => s(&ev.object.kind),
-        Field::Name => s(&ev.object.name),
-        Field::Namespace => s(&ev.namespace),
-        Field::Object => Cow::Owned(ev.object.display_name()),
-        Field::Message => s(&ev.message),
-        Field::Component => Cow::Borrowed(ev.component().unwrap_or("")),
-        Field::Host => Cow::Borrowed(ev.host().unwrap_or("")),
-        Field::Instance => s(&ev.reporting_instance),
-        Field::Action => s(&ev.action),
-        Field::ApiVersion => s(&ev.object.api_version),
-        Field::FieldPath => s(&ev.object.field_path),
-        Field::Uid => Cow::Borrowed(&ev.uid),
+    Cow::Borrowed(match field {
+        Field::Type => s(ev.type_()),
+        Field::Reason => s(ev.reason()),
+        Field::Kind => s(ev.object_kind()),
+        Field::Name => s(ev.object_name()),
+        Field::Namespace => s(ev.namespace()),
+        Field::Object => {
+            return Cow::Owned(format!("{}/{}", s(ev.object_kind()), s(ev.object_name())));
+        }
+        Field::Message => s(ev.message()),
+        Field::Component => s(ev.component()),
+        Field::Host => s(ev.host()),
+        Field::Instance => s(ev.instance()),
+        Field::Action => s(ev.action()),
+        Field::ApiVersion => s(ev.object_api_version()),
+        Field::FieldPath => s(ev.object_field_path()),
+        Field::Uid => ev.uid(),
         // Not text fields; the compiler never builds a string test for them.
-        Field::Count => Cow::Owned(ev.count.to_string()),
-        Field::Age => Cow::Borrowed(""),
-    }
+        Field::Count => return Cow::Owned(ev.count().to_string()),
+        Field::Age => "",
+    })
 }
 
 fn fold(s: Cow<'_, str>) -> Cow<'_, str> {
@@ -226,8 +203,8 @@ fn fold(s: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 impl StrTest {
-    fn eval<F: EventFields + ?Sized>(&self, ev: &F) -> bool {
-        let raw = ev.text(self.field);
+    fn eval<F: EventView + ?Sized>(&self, ev: &F) -> bool {
+        let raw = field_text(self.field, ev);
         let hit = if self.fold {
             let mut lowered: Option<Cow<'_, str>> = None;
             self.patterns.iter().any(|p| match p {

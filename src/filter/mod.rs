@@ -51,11 +51,13 @@ use chrono::{DateTime, Utc};
 
 pub use ast::{Expr, Field, Op, Predicate, Span, TimeSide, Value};
 pub use error::FilterError;
-pub use eval::{CompiledFilter, EventFields};
+pub use eval::CompiledFilter;
 pub use parser::{MAX_DEPTH, parse};
 pub use pushdown::{FieldSelector, SelectorField, SelectorOp, SelectorTerm};
 
 use duration::{DURATION_HELP, format_duration, parse_duration};
+
+use crate::model::ObjectTarget;
 use error::EXPRESSION;
 
 /// A compiled filter together with the tree it came from.
@@ -80,10 +82,11 @@ pub struct Sugar {
     /// `-n` filters; for live listing `-n` is the request path, and also
     /// setting it here is harmless (it pushes down as `metadata.namespace`).
     pub namespaces: Vec<String>,
-    /// `--for KIND/NAME` → `kind=Kind name=NAME`. KIND may be a kubectl
-    /// resource name or short name (`pod`, `deploy`, `deployment.apps`),
-    /// mapped to its Kind for the built-in kinds, or a Kind as the API spells it.
-    pub for_object: Option<String>,
+    /// `--for KIND/NAME`, resolved (through discovery, or offline by
+    /// [`ObjectSpec::offline_target`](crate::model::ObjectSpec::offline_target))
+    /// → `kind=Kind name=NAME`, and `apiVersion=V` when the apiVersion is
+    /// known, as `kubectl events --for` matches.
+    pub for_object: Option<ObjectTarget>,
     /// `--since`: a duration keeps `age<=D`; a time keeps last seen ≥ T.
     pub since: Option<TimeBound>,
     /// `--until`: a duration keeps `age>=D`; a time keeps last seen ≤ T.
@@ -185,7 +188,11 @@ impl Filter {
     }
 
     /// [`Filter::matches`] on a borrowed view of an event.
-    pub fn matches_fields<F: EventFields + ?Sized>(&self, ev: &F, now: DateTime<Utc>) -> bool {
+    pub fn matches_fields<F: crate::model::EventView + ?Sized>(
+        &self,
+        ev: &F,
+        now: DateTime<Utc>,
+    ) -> bool {
         self.compiled.matches_fields(ev, now)
     }
 
@@ -283,27 +290,20 @@ fn sugar_predicates(s: &Sugar) -> Result<Vec<(Expr, String, String)>, FilterErro
             out.push((in_or_eq(field, values), flag.to_string(), text));
         }
     }
-    if let Some(text) = &s.for_object {
-        let (kind, name) = for_object(text)?;
-        let e = Expr::And(vec![
-            compare(
-                Field::Kind,
-                Op::Eq,
-                Value {
-                    text: kind,
-                    span: Span::new(0, text.len()),
-                },
-            ),
-            compare(
-                Field::Name,
-                Op::Eq,
-                Value {
-                    text: name,
-                    span: Span::new(0, text.len()),
-                },
-            ),
-        ]);
-        out.push((e, "--for".to_string(), text.clone()));
+    if let Some(target) = &s.for_object {
+        let text = target.to_string();
+        let value = |v: &str| Value {
+            text: v.to_string(),
+            span: Span::new(0, text.len()),
+        };
+        let mut terms = vec![
+            compare(Field::Kind, Op::Eq, value(&target.kind)),
+            compare(Field::Name, Op::Eq, value(&target.name)),
+        ];
+        if let Some(av) = &target.api_version {
+            terms.push(compare(Field::ApiVersion, Op::Eq, value(av)));
+        }
+        out.push((Expr::And(terms), "--for".to_string(), text));
     }
     for (flag, bound, ago_op, side) in [
         ("--since", s.since, Op::Le, TimeSide::AtOrAfter),
@@ -386,102 +386,6 @@ fn list_values(flag: &str, entries: &[String]) -> Result<(String, Vec<Value>), F
     Ok((text, values))
 }
 
-/// Resolve `--for KIND/NAME` to (Kind, name).
-fn for_object(text: &str) -> Result<(String, String), FilterError> {
-    let err = |msg: &str, span| FilterError::new(msg, "--for", text, span);
-    let Some((kind, name)) = text.split_once('/') else {
-        return Err(err(
-            "expected KIND/NAME, e.g. pod/web-7f9c or Deployment/web",
-            Span::new(0, text.len()),
-        ));
-    };
-    if name.is_empty() || name.contains('/') {
-        return Err(err(
-            "expected KIND/NAME, e.g. pod/web-7f9c or Deployment/web",
-            Span::new(kind.len() + 1, text.len()),
-        ));
-    }
-    // `deployment.apps` → `deployment`: the group does not appear in involvedObject.kind.
-    let base = kind.split('.').next().unwrap_or(kind);
-    let canonical = known_kind(&base.to_ascii_lowercase())
-        .map(str::to_string)
-        .or_else(|| {
-            base.chars()
-                .next()
-                .filter(|c| c.is_uppercase())
-                .map(|_| base.to_string())
-        });
-    match canonical {
-        Some(k) => Ok((k, name.to_string())),
-        None => Err(err(
-            "unknown kind: use a built-in resource name (pod, deploy, rs, sts, ds, job, node, svc, pvc, hpa, ...) or the Kind as the API spells it (MyResource/name)",
-            Span::new(0, kind.len()),
-        )),
-    }
-}
-
-/// The Kind for a built-in resource's singular, plural or short name.
-fn known_kind(name: &str) -> Option<&'static str> {
-    const KINDS: &[(&str, &[&str])] = &[
-        ("Pod", &["pod", "pods", "po"]),
-        ("Deployment", &["deployment", "deployments", "deploy"]),
-        ("ReplicaSet", &["replicaset", "replicasets", "rs"]),
-        ("StatefulSet", &["statefulset", "statefulsets", "sts"]),
-        ("DaemonSet", &["daemonset", "daemonsets", "ds"]),
-        ("Job", &["job", "jobs"]),
-        ("CronJob", &["cronjob", "cronjobs", "cj"]),
-        ("Node", &["node", "nodes", "no"]),
-        ("Service", &["service", "services", "svc"]),
-        ("Endpoints", &["endpoints", "ep"]),
-        ("ConfigMap", &["configmap", "configmaps", "cm"]),
-        ("Secret", &["secret", "secrets"]),
-        (
-            "PersistentVolumeClaim",
-            &["persistentvolumeclaim", "persistentvolumeclaims", "pvc"],
-        ),
-        (
-            "PersistentVolume",
-            &["persistentvolume", "persistentvolumes", "pv"],
-        ),
-        ("Namespace", &["namespace", "namespaces", "ns"]),
-        ("Ingress", &["ingress", "ingresses", "ing"]),
-        (
-            "HorizontalPodAutoscaler",
-            &["horizontalpodautoscaler", "horizontalpodautoscalers", "hpa"],
-        ),
-        (
-            "ServiceAccount",
-            &["serviceaccount", "serviceaccounts", "sa"],
-        ),
-        (
-            "PodDisruptionBudget",
-            &["poddisruptionbudget", "poddisruptionbudgets", "pdb"],
-        ),
-        ("StorageClass", &["storageclass", "storageclasses", "sc"]),
-        (
-            "NetworkPolicy",
-            &["networkpolicy", "networkpolicies", "netpol"],
-        ),
-        (
-            "VolumeAttachment",
-            &["volumeattachment", "volumeattachments"],
-        ),
-        ("Lease", &["lease", "leases"]),
-        (
-            "CertificateSigningRequest",
-            &[
-                "certificatesigningrequest",
-                "certificatesigningrequests",
-                "csr",
-            ],
-        ),
-    ];
-    KINDS
-        .iter()
-        .find(|(_, names)| names.contains(&name))
-        .map(|(k, _)| *k)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,7 +457,11 @@ mod tests {
             reasons: vec!["BackOff,Failed*".into()],
             kinds: vec!["Pod".into()],
             namespaces: vec!["payments".into(), "checkout".into()],
-            for_object: Some("deploy/web".into()),
+            for_object: Some(ObjectTarget {
+                kind: "Deployment".into(),
+                api_version: Some("apps/v1".into()),
+                name: "web".into(),
+            }),
             since: Some(parse_time_bound("20m").unwrap()),
             until: Some(parse_time_bound("2026-11-28T09:59:00Z").unwrap()),
             match_message: Some("image".into()),
@@ -562,7 +470,7 @@ mod tests {
         assert_eq!(
             f.to_string(),
             "count>1 and type=Warning and reason in (BackOff, Failed*) and kind=Pod and namespace in (payments, checkout) \
-             and kind=Deployment and name=web and age<=20m and lastSeen<=2026-11-28T09:59:00Z and message=~image"
+             and kind=Deployment and name=web and apiVersion=apps/v1 and age<=20m and lastSeen<=2026-11-28T09:59:00Z and message=~image"
         );
     }
 
@@ -634,38 +542,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().starts_with("--reason: empty value"), "{e}");
-        for bad in ["pod", "pod/", "widget/x", "a/b/c"] {
-            let e = Filter::build(
-                &[] as &[&str],
-                &Sugar {
-                    for_object: Some(bad.into()),
-                    ..Default::default()
-                },
-            )
-            .unwrap_err();
-            assert_eq!(e.origin, "--for", "{bad}");
-        }
         assert!(parse_time_bound("yesterday").is_err());
         assert!(parse_time_bound("-5m").is_err());
-    }
-
-    #[test]
-    fn for_object_kinds() {
-        for (arg, kind) in [
-            ("pod/web", "Pod"),
-            ("pods/web", "Pod"),
-            ("po/web", "Pod"),
-            ("deployment.apps/web", "Deployment"),
-            ("Deployment/web", "Deployment"),
-            ("hpa/web", "HorizontalPodAutoscaler"),
-            ("MyResource/web", "MyResource"),
-        ] {
-            assert_eq!(
-                for_object(arg).unwrap(),
-                (kind.to_string(), "web".to_string()),
-                "{arg}"
-            );
-        }
     }
 
     #[test]

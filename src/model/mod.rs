@@ -5,6 +5,9 @@
 //! generations of timestamp conventions. Everything past this module sees one
 //! [`Event`] type: the mappings live in [`core_v1`], [`events_v1`] and [`wire`]
 //! (raw JSON of either version), and the NDJSON schema v1 record in [`record`].
+//! An [`Occurrence`] is an event at one resourceVersion with the context it
+//! was observed in; [`EventView`] is how filters read any event-like value;
+//! [`ObjectSpec`] parses `KIND/NAME`.
 //!
 //! The fallbacks that decide what "last seen", "first seen" and "count" mean
 //! are implemented once, in [`Timestamps::resolve`], exactly as the design
@@ -12,13 +15,19 @@
 
 pub mod core_v1;
 pub mod events_v1;
+pub mod object;
+pub mod occurrence;
 pub mod record;
+pub mod view;
 pub mod wire;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use record::{Record, RecordContext, RecordView, SCHEMA_V1};
+pub use object::{ObjectSpec, ObjectSpecError, ObjectTarget};
+pub use occurrence::{Occurrence, Position};
+pub use record::{Record, RecordContext, RecordView, SCHEMA_V1, WatchType};
+pub use view::EventView;
 pub use wire::{WireEvent, WireEventList};
 
 /// A reference to an object: the event's involved (`regarding`) or related object.

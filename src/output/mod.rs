@@ -14,29 +14,10 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{Event, RecordContext, RecordView};
+use crate::model::Occurrence;
 
 pub use escape::escape;
 pub use table::{TableOptions, TablePrinter};
-
-/// An event as observed: the event and how it arrived.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Occurrence {
-    /// The event.
-    pub event: Event,
-    /// Cluster label, watch type and observation time.
-    pub context: RecordContext,
-}
-
-impl Occurrence {
-    /// A view that serializes as a `kev/v1` record.
-    pub fn record(&self) -> RecordView<'_> {
-        RecordView {
-            event: &self.event,
-            context: &self.context,
-        }
-    }
-}
 
 /// The `-o` formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -232,10 +232,7 @@ mod tests {
     use crate::model::RecordContext;
 
     fn occ(bytes: &[u8]) -> Occurrence {
-        Occurrence {
-            event: Event::from_json(bytes).unwrap(),
-            context: RecordContext::default(),
-        }
+        Occurrence::new(Event::from_json(bytes).unwrap(), RecordContext::default())
     }
 
     fn now() -> DateTime<Utc> {

@@ -5,51 +5,23 @@
 //! version they mean is the apiserver's to say, through discovery. Core
 //! resources are looked up first, then every group's preferred version.
 //! Without a cluster (replay), the filter's own table of kubectl names
-//! resolves `--for` instead (`filter::Sugar::for_object`).
+//! resolves `--for` instead ([`ObjectSpec::offline_target`]).
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroupList, APIResourceList};
 use thiserror::Error;
 
-/// A resolved `--for`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ForObject {
-    /// Kind, e.g. `Deployment`.
-    pub kind: String,
-    /// apiVersion, e.g. `apps/v1`, as discovery reported it.
-    pub api_version: Option<String>,
-    /// Object name.
-    pub name: String,
-}
+use crate::model::{ObjectSpec, ObjectTarget};
 
 /// `--for` could not be resolved.
 #[derive(Debug, Error)]
 pub enum ForError {
-    /// Not of the form KIND/NAME.
-    #[error("--for expects KIND/NAME (for example pod/web-1 or deploy/web), got {0:?}")]
-    Syntax(String),
     /// No resource by that name.
     #[error("--for {0:?}: the server doesn't have a resource type {1:?}")]
     UnknownResource(String, String),
     /// Discovery failed.
     #[error("--for: discovery failed: {0}")]
     Discovery(String),
-}
-
-/// Split `KIND/NAME` into (resource, group, name): `deployments.apps/web` →
-/// (`deployments`, Some(`apps`), `web`).
-pub fn split_for(spec: &str) -> Result<(String, Option<String>, String), ForError> {
-    let (res, name) = spec
-        .split_once('/')
-        .ok_or_else(|| ForError::Syntax(spec.to_string()))?;
-    if res.is_empty() || name.is_empty() || name.contains('/') {
-        return Err(ForError::Syntax(spec.to_string()));
-    }
-    let (resource, group) = match res.split_once('.') {
-        Some((r, g)) => (r.to_string(), Some(g.to_string())),
-        None => (res.to_string(), None),
-    };
-    Ok((resource, group, name.to_string()))
 }
 
 fn matches(r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResource, want: &str) -> bool {
@@ -84,15 +56,15 @@ async fn get<T: serde::de::DeserializeOwned>(
 }
 
 /// Resolve `spec` through the apiserver's discovery documents.
-pub async fn resolve(client: &kube::Client, spec: &str) -> Result<ForObject, ForError> {
-    let (resource, group, name) = split_for(spec)?;
+pub async fn resolve(client: &kube::Client, spec: &ObjectSpec) -> Result<ObjectTarget, ForError> {
+    let (resource, group, name) = (&spec.resource, &spec.group, &spec.name);
     if group.as_deref().is_none_or(|g| g.is_empty() || g == "core") {
         let core: APIResourceList = get(client, "/api/v1").await?;
-        if let Some((kind, gv)) = find(&core, &resource) {
-            return Ok(ForObject {
+        if let Some((kind, gv)) = find(&core, resource) {
+            return Ok(ObjectTarget {
                 kind,
                 api_version: Some(gv),
-                name,
+                name: name.clone(),
             });
         }
     }
@@ -122,33 +94,16 @@ pub async fn resolve(client: &kube::Client, spec: &str) -> Result<ForObject, For
         .try_collect()
         .await?;
     for list in lists.iter().flatten() {
-        if let Some((kind, gv)) = find(list, &resource) {
-            return Ok(ForObject {
+        if let Some((kind, gv)) = find(list, resource) {
+            return Ok(ObjectTarget {
                 kind,
                 api_version: Some(gv),
-                name,
+                name: name.clone(),
             });
         }
     }
-    Err(ForError::UnknownResource(spec.to_string(), resource))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_kind_group_name() {
-        assert_eq!(
-            split_for("deploy/web").unwrap(),
-            ("deploy".into(), None, "web".into())
-        );
-        assert_eq!(
-            split_for("deployments.apps/web").unwrap(),
-            ("deployments".into(), Some("apps".into()), "web".into())
-        );
-        assert!(split_for("web").is_err());
-        assert!(split_for("pod/").is_err());
-        assert!(split_for("/x").is_err());
-    }
+    Err(ForError::UnknownResource(
+        spec.text.clone(),
+        resource.clone(),
+    ))
 }

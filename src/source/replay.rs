@@ -42,10 +42,11 @@ use serde::de::IgnoredAny;
 
 use chrono::{DateTime, Utc};
 
-use crate::filter::{CompiledFilter, EventFields, Field};
+use crate::filter::CompiledFilter;
 use crate::model::record::WatchType;
 use crate::model::{
-    Event, EventSource, ObjectRef, Record, RecordContext, SCHEMA_V1, Series, WireEvent, time_serde,
+    Event, EventSource, EventView, ObjectRef, Record, RecordContext, SCHEMA_V1, Series, WireEvent,
+    time_serde,
 };
 
 /// Longest line accepted by default; a longer one is reported and skipped.
@@ -701,7 +702,7 @@ impl RecordRef<'_> {
                 reporting_controller: owned(&self.reporting_controller),
                 reporting_instance: owned(&self.reporting_instance),
                 action: owned(&self.action),
-                count: EventFields::count(self),
+                count: EventView::count(self),
                 first_seen: self.first_seen,
                 last_seen: self.last_seen,
                 event_time: self.event_time,
@@ -717,46 +718,57 @@ impl RecordRef<'_> {
 }
 
 /// The same answers as the [`Event`] from [`RecordRef::to_parts`] gives.
-impl EventFields for RecordRef<'_> {
-    fn text(&self, field: Field) -> Cow<'_, str> {
-        fn s<'b>(o: &'b Option<Cow<'_, str>>) -> &'b str {
-            o.as_deref().unwrap_or("")
-        }
-        let o = self.object.as_ref();
-        let kind = o.map_or("", |o| s(&o.kind));
-        let name = o.map_or("", |o| s(&o.name));
-        match field {
-            Field::Type => Cow::Borrowed(s(&self.type_)),
-            Field::Reason => Cow::Borrowed(s(&self.reason)),
-            Field::Kind => Cow::Borrowed(kind),
-            Field::Name => Cow::Borrowed(name),
-            Field::Namespace => Cow::Borrowed(s(&self.namespace)),
-            Field::Object => Cow::Owned(format!("{kind}/{name}")),
-            Field::Message => Cow::Borrowed(s(&self.message)),
-            // As Event::component(): source.component unless empty, else reportingController.
-            Field::Component => Cow::Borrowed(
-                self.source
-                    .as_ref()
-                    .and_then(|x| x.component.as_deref())
-                    .filter(|c| !c.is_empty())
-                    .or(self.reporting_controller.as_deref())
-                    .unwrap_or(""),
-            ),
-            Field::Host => Cow::Borrowed(self.source.as_ref().map_or("", |x| s(&x.host))),
-            Field::Instance => Cow::Borrowed(s(&self.reporting_instance)),
-            Field::Action => Cow::Borrowed(s(&self.action)),
-            Field::ApiVersion => Cow::Borrowed(o.map_or("", |o| s(&o.api_version))),
-            Field::FieldPath => Cow::Borrowed(o.map_or("", |o| s(&o.field_path))),
-            Field::Uid => Cow::Borrowed(&self.uid),
-            Field::Count => Cow::Owned(EventFields::count(self).to_string()),
-            Field::Age => Cow::Borrowed(""),
-        }
+impl EventView for RecordRef<'_> {
+    fn uid(&self) -> &str {
+        &self.uid
     }
-
+    fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+    fn type_(&self) -> Option<&str> {
+        self.type_.as_deref()
+    }
+    fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+    fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+    fn object_kind(&self) -> Option<&str> {
+        self.object.as_ref().and_then(|o| o.kind.as_deref())
+    }
+    fn object_name(&self) -> Option<&str> {
+        self.object.as_ref().and_then(|o| o.name.as_deref())
+    }
+    fn object_api_version(&self) -> Option<&str> {
+        self.object.as_ref().and_then(|o| o.api_version.as_deref())
+    }
+    fn object_field_path(&self) -> Option<&str> {
+        self.object.as_ref().and_then(|o| o.field_path.as_deref())
+    }
+    // As Event::component(): source.component unless empty, else reportingController.
+    fn component(&self) -> Option<&str> {
+        self.source
+            .as_ref()
+            .and_then(|x| x.component.as_deref())
+            .filter(|c| !c.is_empty())
+            .or(self.reporting_controller.as_deref())
+    }
+    fn host(&self) -> Option<&str> {
+        self.source
+            .as_ref()
+            .and_then(|x| x.host.as_deref())
+            .filter(|h| !h.is_empty())
+    }
+    fn instance(&self) -> Option<&str> {
+        self.reporting_instance.as_deref()
+    }
+    fn action(&self) -> Option<&str> {
+        self.action.as_deref()
+    }
     fn count(&self) -> i64 {
         self.count.filter(|c| *c > 0).unwrap_or(1)
     }
-
     fn last_seen(&self) -> Option<DateTime<Utc>> {
         self.last_seen
     }

@@ -36,7 +36,8 @@ use chrono::{DateTime, Utc};
 
 use super::replay::{Lines, ReplayError, filter_line, too_long};
 use crate::filter::CompiledFilter;
-use crate::output::{Occurrence, Printer};
+use crate::model::Occurrence;
+use crate::output::Printer;
 
 /// Default block size: large enough that handing a block between threads
 /// costs nothing next to parsing it, small enough that a few in flight per
@@ -396,7 +397,7 @@ fn run_block(
         }
         filter_line(name, line_no, content, filter, now, |item| match item {
             Ok((event, context)) => {
-                let occ = Occurrence { event, context };
+                let occ = Occurrence::new(event, context);
                 match printer.as_deref_mut() {
                     // Writing to a Vec cannot fail, and the printers only
                     // fail on write errors.
@@ -493,7 +494,7 @@ mod tests {
         while let Some(item) = r.next_matching(filter, now) {
             match item {
                 Ok((event, context)) => {
-                    let occ = Occurrence { event, context };
+                    let occ = Occurrence::new(event, context);
                     p.print_one(&mut out, &occ, now).unwrap();
                     kept.push(occ);
                 }
@@ -539,7 +540,7 @@ mod tests {
             let mut p = format.map(|f| printer(f, TableOptions::default()));
             match item {
                 Ok((event, context)) => {
-                    let occ = Occurrence { event, context };
+                    let occ = Occurrence::new(event, context);
                     match p.as_mut() {
                         Some(p) => p.print_one(&mut out, &occ, now).unwrap(),
                         None => kept.push(occ),
