@@ -24,6 +24,7 @@ async fn main() -> anyhow::Result<()> {
         // Pushed down: the apiserver only sends warnings.
         field_selector: Some("type=Warning".into()),
         page_size: 5000,
+        request_timeout: Some(std::time::Duration::from_secs(30)),
     };
     let mut by_reason: BTreeMap<String, i64> = BTreeMap::new();
     list_events(&cluster.client, &cluster.url, &opts, |page| {

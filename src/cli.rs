@@ -1,5 +1,5 @@
 //! Command-line syntax (clap derive). Parsing only: no I/O happens here; the
-//! values are resolved into settings by `app`.
+//! values are checked and resolved into settings by the `config` module.
 
 use std::path::PathBuf;
 
@@ -121,6 +121,10 @@ pub struct ClusterArgs {
     /// Page size for listing (kubectl uses 500 under a 5 requests/s client-side limit; kev does not throttle).
     #[arg(long, value_name = "N", default_value_t = 5000)]
     pub chunk_size: u32,
+
+    /// How long one request may take, and how long kev retries a server that asks it to wait (429/503/504) before the first success; 0: no limit.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub request_timeout: String,
 }
 
 /// Watching.
@@ -137,6 +141,18 @@ pub struct FollowArgs {
     /// Also show events as they are deleted (TTL expiry); not occurrences, shown for inspection.
     #[arg(long = "include-deleted")]
     pub include_deleted: bool,
+
+    /// Keep the resume position and the delivered set in this file: a restart continues where the last run stopped, delivering nothing twice (docs/state.md).
+    #[arg(long = "state-file", value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+
+    /// Ignore what the state file holds and start over (it is rewritten).
+    #[arg(long = "reset-state", requires = "state_file")]
+    pub reset_state: bool,
+
+    /// How long the apiserver keeps events (its --event-ttl): how long kev remembers what it delivered.
+    #[arg(long = "event-ttl", value_name = "DURATION", default_value = "1h")]
+    pub event_ttl: String,
 }
 
 /// Filter flags: sugar for predicates ANDed onto the expression.

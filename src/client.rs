@@ -112,6 +112,10 @@ pub async fn connect(opts: &ClusterOptions) -> Result<Cluster, ConnectError> {
                 .unwrap_or_else(|| "~/.kube/config".into()),
         })?
     };
+    // kev retries by itself (honouring Retry-After, and saying so on
+    // stderr); kube's own layer would retry 429/503/504 silently for minutes.
+    let mut config = config;
+    config.default_retry = false;
     let url = config.cluster_url.to_string();
     let default_namespace = config.default_namespace.clone();
     let client = kube::Client::try_from(config).map_err(|e| ConnectError::Client(one_line(&e)))?;

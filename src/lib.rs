@@ -2,28 +2,40 @@
 //!
 //! # Layout
 //!
+//! The data path, as docs/architecture.md draws it:
+//! source → dedupe → filter → router → sinks, with a checkpoint fed by the
+//! sinks' acknowledgements.
+//!
 //! - [`cli`]: the command line (clap derive), syntax only.
-//! - [`app`]: resolves flags into settings and runs a command.
+//! - [`config`]: resolved settings: flags checked, the filter compiled.
+//! - [`command`]: one thin module per subcommand: settings → pipeline.
 //! - [`client`]: kubeconfig / in-cluster configuration → `kube::Client`, with clear errors.
 //! - [`model`]: the normalized [`model::Event`] built from core/v1, events.k8s.io/v1
-//!   or raw JSON, and the NDJSON schema v1 record.
-//! - [`source`]: where events come from: paged list, the list-then-watch state
-//!   machine, discovery for `--for`.
+//!   or raw JSON; [`model::Occurrence`] (an event at one resourceVersion, with
+//!   its context and position); the NDJSON schema v1 record; `KIND/NAME`.
+//! - [`source`]: where events come from: the resumable list-then-watch state
+//!   machine, paged list, discovery for `--for`, the cluster's identity, and
+//!   replay of saved dumps. Sources never filter by themselves or print.
 //! - [`filter`]: the filter language (parser, compiler, pushdown planner).
-//! - [`select`]: filter flags and expressions → local predicate + field selector.
-//! - [`output`]: printers for `-o table|wide|json|yaml|ndjson`, terminal escaping,
-//!   kubectl's human durations.
+//! - [`pipeline`]: wiring, the dedupe stage, the router (a bounded queue and
+//!   a task per sink), the ledger of acknowledgements, the checkpoint and
+//!   the state file, one stop signal.
+//! - [`sink`]: the [`sink::Sink`] trait and the sinks (the terminal).
+//! - [`output`]: formatting for `-o table|wide|json|yaml|ndjson`, kubectl's
+//!   human durations, stdout with a closed pipe handled once.
+//! - [`escape`]: terminal escaping of cluster-supplied text.
 //! - [`exit`]: exit codes.
-//! - [`testkit`]: an in-process fake apiserver for tests and benchmarks.
 
-pub mod app;
 pub mod cli;
 pub mod client;
+pub mod command;
+pub mod config;
+pub mod escape;
 pub mod exit;
 pub mod filter;
 pub mod model;
 pub mod output;
-pub mod replay_cmd;
-pub mod select;
+pub mod pipeline;
+pub mod sink;
 pub mod source;
 pub mod testkit;

@@ -45,7 +45,10 @@ fn main() -> ExitCode {
             return ExitCode::from(kev::exit::FAILURE);
         }
     };
-    match runtime.block_on(kev::app::run(cli)) {
+    let result = runtime.block_on(kev::command::run(cli));
+    // Do not wait for a sink stuck writing to a blocked terminal.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
         Ok(()) => ExitCode::from(kev::exit::SUCCESS),
         Err(failure) => {
             eprintln!("error: {failure}");

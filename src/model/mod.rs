@@ -160,6 +160,25 @@ impl Event {
     }
 }
 
+/// The time ages and relative windows are measured from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock, read when asked.
+    System,
+    /// A fixed time (`kev replay --now`).
+    Fixed(DateTime<Utc>),
+}
+
+impl Clock {
+    /// The current time by this clock.
+    pub fn now(self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Fixed(t) => t,
+        }
+    }
+}
+
 /// The raw timestamp and count fields of an event, before the fallbacks apply.
 #[derive(Clone, Debug, Default)]
 pub struct Timestamps {

@@ -61,3 +61,9 @@ impl Occurrence {
         }
     }
 }
+
+impl AsRef<Occurrence> for Occurrence {
+    fn as_ref(&self) -> &Occurrence {
+        self
+    }
+}

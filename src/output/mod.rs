@@ -6,8 +6,8 @@
 //! terminal themselves; they write to any `io::Write`, which keeps them
 //! testable with a frozen clock.
 
-pub mod escape;
 pub mod humanize;
+pub mod stdout;
 pub mod table;
 
 use std::io::{self, Write};
@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::Occurrence;
 
-pub use escape::escape;
+pub use crate::escape::escape;
 pub use table::{TableOptions, TablePrinter};
 
 /// The `-o` formats.
@@ -40,7 +40,7 @@ pub trait Printer {
     fn print_batch(
         &mut self,
         out: &mut dyn Write,
-        batch: &[Occurrence],
+        batch: &[&Occurrence],
         now: DateTime<Utc>,
     ) -> io::Result<()> {
         for occ in batch {
@@ -112,6 +112,12 @@ pub fn printer(format: OutputFormat, table: TableOptions) -> Box<dyn Printer + S
 
 /// Sort occurrences by last seen, oldest first, as `kubectl events` does.
 /// The sort is stable, so ties keep the apiserver's (namespace/name) order.
-pub fn sort_by_last_seen(batch: &mut [Occurrence]) {
-    batch.sort_by_key(|o| o.event.last_seen);
+pub fn sort_by_last_seen<O: AsRef<Occurrence>>(batch: &mut [O]) {
+    batch.sort_by_key(|o| o.as_ref().event.last_seen);
+}
+
+/// Whether a format is a table (`table`, `wide`): rows padded to columns,
+/// sized over the listing, so not encodable one occurrence at a time.
+pub fn is_table(format: OutputFormat) -> bool {
+    matches!(format, OutputFormat::Table | OutputFormat::Wide)
 }

@@ -11,10 +11,10 @@ use std::io::{self, Write};
 use chrono::{DateTime, Utc};
 use owo_colors::OwoColorize;
 
-use super::escape::escape;
+use super::Printer;
 use super::humanize::age;
-use super::{Occurrence, Printer};
-use crate::model::Event;
+use crate::escape::escape;
+use crate::model::{Event, Occurrence};
 
 /// Options for the table printers.
 #[derive(Clone, Copy, Debug, Default)]
@@ -187,7 +187,7 @@ impl Printer for TablePrinter {
     fn print_batch(
         &mut self,
         out: &mut dyn Write,
-        batch: &[Occurrence],
+        batch: &[&Occurrence],
         now: DateTime<Utc>,
     ) -> io::Result<()> {
         if batch.is_empty() {
@@ -253,7 +253,8 @@ mod tests {
     fn render(opts: TableOptions, wide: bool, batch: &[Occurrence]) -> String {
         let mut p = TablePrinter::new(opts, wide);
         let mut out = Vec::new();
-        p.print_batch(&mut out, batch, now()).unwrap();
+        let refs: Vec<&Occurrence> = batch.iter().collect();
+        p.print_batch(&mut out, &refs, now()).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -360,7 +361,7 @@ LAST SEEN   TYPE      REASON      OBJECT                SUBOBJECT              S
         let f = fixtures();
         let mut p = TablePrinter::new(TableOptions::default(), false);
         let mut out = Vec::new();
-        p.print_batch(&mut out, &f[..1], now()).unwrap();
+        p.print_batch(&mut out, &[&f[0]], now()).unwrap();
         p.print_one(&mut out, &f[3], now()).unwrap();
         let s = String::from_utf8(out).unwrap();
         assert_eq!(s.matches("LAST SEEN").count(), 1);

@@ -6,13 +6,15 @@
 //! overlaps the next page's request with decoding the current one: a fetch
 //! task downloads page N+1 while the caller decodes page N.
 
+use std::time::Duration;
+
 use kube::api::ListParams;
 use kube::core::Request;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use tokio::sync::mpsc;
 
-use super::{ApiError, Scope};
+use super::{ApiError, Scope, api};
 use crate::model::{Event, WireEventList};
 
 /// What to list.
@@ -24,6 +26,15 @@ pub struct ListOptions {
     pub field_selector: Option<String>,
     /// Page size.
     pub page_size: u32,
+    /// How long one request may take (`--request-timeout`); `None`: no limit.
+    pub request_timeout: Option<Duration>,
+}
+
+impl ListOptions {
+    /// The scope of a call with `verb` on this collection at `url`.
+    pub fn scope(&self, verb: &'static str, url: &str) -> Scope {
+        Scope::events(verb, self.namespace.clone(), url)
+    }
 }
 
 /// The URL path of the events collection.
@@ -59,7 +70,6 @@ async fn fetch_page(
     opts: &ListOptions,
     token: Option<&str>,
     scope: &Scope,
-    url: &str,
 ) -> Result<(String, Option<String>), ApiError> {
     let mut lp = ListParams::default().limit(opts.page_size);
     if let Some(fs) = &opts.field_selector {
@@ -69,10 +79,7 @@ async fn fetch_page(
         lp = lp.continue_token(t);
     }
     let req = request.list(&lp).map_err(malformed)?;
-    let text = client
-        .request_text(req)
-        .await
-        .map_err(|e| ApiError::from_kube(e, scope, url))?;
+    let text = api::get_text(client, req, scope, opts.request_timeout).await?;
     let meta: PageMeta = serde_json::from_str(&text).map_err(malformed)?;
     let next = meta.metadata.continue_.filter(|c| !c.is_empty());
     Ok((text, next))
@@ -86,22 +93,17 @@ pub async fn list_events(
     opts: &ListOptions,
     mut on_page: impl FnMut(Vec<Event>),
 ) -> Result<String, ApiError> {
-    let scope = Scope {
-        verb: "list",
-        namespace: opts.namespace.clone(),
-    };
+    let scope = opts.scope("list", url);
     let (tx, mut rx) = mpsc::channel::<Result<String, ApiError>>(1);
     let fetch = {
         let client = client.clone();
         let opts = opts.clone();
-        let url = url.to_string();
         let scope = scope.clone();
         tokio::spawn(async move {
             let request = Request::new(events_path(opts.namespace.as_deref()));
             let mut token: Option<String> = None;
             loop {
-                let page =
-                    fetch_page(&client, &request, &opts, token.as_deref(), &scope, &url).await;
+                let page = fetch_page(&client, &request, &opts, token.as_deref(), &scope).await;
                 let (text, next) = match page {
                     Ok(p) => p,
                     Err(e) => {

@@ -1,10 +1,21 @@
-//! Where events come from: the apiserver (list, watch, discovery).
+//! Where events come from: the apiserver (list, the resumable watch,
+//! discovery for `--for`) and saved dumps (replay).
+//!
+//! Sources yield events with their positions and never print or filter by
+//! themselves; what happens to the events is the pipeline's business.
+//! [`ApiError`] describes a failed apiserver call in one line, naming the
+//! verb and resource, and says whether retrying may help.
 
+pub mod api;
+pub mod backoff;
 pub mod discovery;
+pub mod identity;
 pub mod list;
 pub mod replay;
 pub mod replay_par;
 pub mod watch;
+
+use std::time::Duration;
 
 use thiserror::Error;
 
@@ -13,11 +24,33 @@ use thiserror::Error;
 pub struct Scope {
     /// The verb: `list`, `watch`, `get`.
     pub verb: &'static str,
-    /// The namespace, or `None` for all namespaces.
+    /// The resource: `events`, `namespaces`.
+    pub resource: &'static str,
+    /// The namespace, or `None` for all namespaces (cluster scope).
     pub namespace: Option<String>,
+    /// The apiserver URL, for messages.
+    pub url: String,
 }
 
 impl Scope {
+    /// A call on events.
+    pub fn events(verb: &'static str, namespace: Option<String>, url: &str) -> Scope {
+        Scope {
+            verb,
+            resource: "events",
+            namespace,
+            url: url.to_string(),
+        }
+    }
+
+    /// The same call with another verb.
+    pub fn with_verb(&self, verb: &'static str) -> Scope {
+        Scope {
+            verb,
+            ..self.clone()
+        }
+    }
+
     fn where_(&self) -> String {
         match &self.namespace {
             Some(ns) => format!("in namespace {ns:?}"),
@@ -31,11 +64,13 @@ impl Scope {
 pub enum ApiError {
     /// 403: RBAC does not allow the verb on the resource.
     #[error(
-        "permission denied: kev needs {verb:?} on \"events\" {where_}; the apiserver said: {message}"
+        "permission denied: kev needs {verb:?} on {resource:?} {where_}; the apiserver said: {message}"
     )]
     Forbidden {
         /// The verb that was refused.
         verb: &'static str,
+        /// The resource.
+        resource: &'static str,
         /// Where.
         where_: String,
         /// The apiserver's message.
@@ -51,20 +86,36 @@ pub enum ApiError {
         /// The apiserver's message.
         message: String,
     },
+    /// 404: no such resource (or namespace, for a GET).
+    #[error("not found: the apiserver has no {resource:?} to {verb} {where_}: {message}")]
+    NotFound {
+        /// The verb.
+        verb: &'static str,
+        /// The resource.
+        resource: &'static str,
+        /// Where.
+        where_: String,
+        /// The apiserver's message.
+        message: String,
+    },
     /// 410: the resourceVersion is too old.
     #[error("resource version expired (410 Gone): {0}")]
     Gone(String),
     /// Any other error status from the apiserver.
-    #[error("the apiserver refused to {verb} events: {code} {reason}: {message}")]
+    #[error("the apiserver refused to {verb} {resource}: {code} {reason}: {message}")]
     Status {
         /// The verb.
         verb: &'static str,
+        /// The resource.
+        resource: &'static str,
         /// HTTP code.
         code: u16,
         /// Status reason.
         reason: String,
         /// Status message.
         message: String,
+        /// The `Retry-After` the server asked for.
+        retry_after: Option<Duration>,
     },
     /// The server could not be reached or the connection broke.
     #[error("cannot reach the apiserver at {url}: {reason}")]
@@ -73,6 +124,14 @@ pub enum ApiError {
         url: String,
         /// Root cause.
         reason: String,
+    },
+    /// No answer within `--request-timeout`.
+    #[error("the apiserver did not answer a {verb} request within {}s (--request-timeout)", after.as_secs_f64())]
+    Timeout {
+        /// The verb.
+        verb: &'static str,
+        /// How long kev waited.
+        after: Duration,
     },
     /// The response could not be decoded.
     #[error("malformed response from the apiserver while trying to {verb} events: {reason}")]
@@ -85,48 +144,97 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// Classify an error `Status` (from a response body or a watch `ERROR`
+    /// event) for the given call.
+    pub fn from_status(
+        status: &kube::core::Status,
+        scope: &Scope,
+        retry_after: Option<Duration>,
+    ) -> ApiError {
+        // Cluster-supplied text: escaped before it can reach a terminal.
+        let message = crate::escape::escape(&status.message).into_owned();
+        let retry_after = retry_after.or_else(|| {
+            status
+                .details
+                .as_ref()
+                .map(|d| d.retry_after_seconds)
+                .filter(|s| *s > 0)
+                .map(|s| Duration::from_secs(u64::from(s)))
+        });
+        match status.code {
+            403 => ApiError::Forbidden {
+                verb: scope.verb,
+                resource: scope.resource,
+                where_: scope.where_(),
+                message,
+            },
+            401 => ApiError::Unauthorized {
+                url: scope.url.clone(),
+                message,
+            },
+            404 => ApiError::NotFound {
+                verb: scope.verb,
+                resource: scope.resource,
+                where_: scope.where_(),
+                message,
+            },
+            410 => ApiError::Gone(message),
+            code => ApiError::Status {
+                verb: scope.verb,
+                resource: scope.resource,
+                code,
+                reason: crate::escape::escape(&status.reason).into_owned(),
+                message,
+                retry_after,
+            },
+        }
+    }
+
     /// Classify a kube error for the given call.
-    pub fn from_kube(err: kube::Error, scope: &Scope, url: &str) -> ApiError {
+    pub fn from_kube(err: kube::Error, scope: &Scope) -> ApiError {
         match err {
-            kube::Error::Api(status) => {
-                // Cluster-supplied text: escaped before it can reach a terminal.
-                let message = crate::output::escape(&status.message).into_owned();
-                match status.code {
-                    403 => ApiError::Forbidden {
-                        verb: scope.verb,
-                        where_: scope.where_(),
-                        message,
-                    },
-                    401 => ApiError::Unauthorized {
-                        url: url.to_string(),
-                        message,
-                    },
-                    410 => ApiError::Gone(message),
-                    code => ApiError::Status {
-                        verb: scope.verb,
-                        code,
-                        reason: status.reason.clone(),
-                        message,
-                    },
-                }
-            }
+            kube::Error::Api(status) => ApiError::from_status(&status, scope, None),
             kube::Error::SerdeError(e) => ApiError::Malformed {
                 verb: scope.verb,
                 reason: e.to_string(),
             },
             other => ApiError::Unreachable {
-                url: url.to_string(),
+                url: scope.url.clone(),
                 reason: crate::client::one_line(&other),
             },
         }
     }
 
-    /// Whether retrying later may succeed (connection trouble, 5xx, 429).
+    /// Whether retrying later may succeed once kev has been connected:
+    /// connection trouble, timeouts, 5xx and 429.
     pub fn is_transient(&self) -> bool {
         match self {
-            ApiError::Unreachable { .. } | ApiError::Malformed { .. } => true,
+            ApiError::Unreachable { .. }
+            | ApiError::Malformed { .. }
+            | ApiError::Timeout { .. } => true,
             ApiError::Status { code, .. } => *code >= 500 || *code == 429,
             _ => false,
+        }
+    }
+
+    /// Whether the server said "try again later" (429, 503, 504): retried
+    /// even before the first success, within `--request-timeout`.
+    pub fn is_throttled(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Status {
+                code: 429 | 503 | 504,
+                ..
+            }
+        )
+    }
+
+    /// The wait the server asked for (`Retry-After`, or the Status's
+    /// `retryAfterSeconds`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Status { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 }

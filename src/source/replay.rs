@@ -42,7 +42,6 @@ use serde::de::IgnoredAny;
 
 use chrono::{DateTime, Utc};
 
-use crate::filter::CompiledFilter;
 use crate::model::record::WatchType;
 use crate::model::{
     Event, EventSource, EventView, ObjectRef, Record, RecordContext, SCHEMA_V1, Series, WireEvent,
@@ -63,6 +62,11 @@ const KEV_PREFIX: &[u8] = br#"{"schema":"kev/v1""#;
 
 /// What one replayed input yields: an event with its context, or a per-line error.
 pub type ReplayItem = Result<(Event, RecordContext), ReplayError>;
+
+/// A predicate over a borrowed view of an event, handed to the reader by
+/// the pipeline (its filter at a fixed "now"), so a record the filter drops
+/// is never built into an [`Event`].
+pub type Prefilter<'a> = dyn Fn(&dyn EventView) -> bool + Sync + 'a;
 
 /// A line, list item or input that could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -435,17 +439,13 @@ impl Iterator for Replay {
 }
 
 impl Replay {
-    /// The next item the filter keeps: errors, and events `filter` matches
-    /// at `now`. The same items as `self.filter(...)` over the iterator, but
+    /// The next item the prefilter keeps: errors, and events `keep`
+    /// accepts. The same items as `self.filter(...)` over the iterator, but
     /// kev/v1 lines are first read into a borrowed view and filtered there,
     /// so a record the filter drops costs no allocation; only kept records
     /// become an [`Event`]. Every line is still fully parsed and validated,
     /// so a malformed line is reported whether or not it would match.
-    pub fn next_matching(
-        &mut self,
-        filter: &CompiledFilter,
-        now: DateTime<Utc>,
-    ) -> Option<ReplayItem> {
+    pub fn next_matching(&mut self, keep: &Prefilter<'_>) -> Option<ReplayItem> {
         loop {
             if let Some(item) = self.kept.pop_front() {
                 return Some(item);
@@ -467,13 +467,13 @@ impl Replay {
                     Ok(Ok(true)) => self.state = State::Lines(r),
                 }
                 let kept = &mut self.kept;
-                filter_line(&self.name, self.line, &self.buf, filter, now, |item| {
+                filter_line(&self.name, self.line, &self.buf, keep, |item| {
                     kept.push_back(item);
                 });
                 continue;
             }
             match self.next()? {
-                Ok((e, _)) if !filter.matches(&e, now) => continue,
+                Ok((e, _)) if !keep(&e) => continue,
                 other => return Some(other),
             }
         }
@@ -535,8 +535,8 @@ fn parse_line(
     }
 }
 
-/// Read one line of a line-delimited input and pass what `filter` keeps
-/// at `now` to `keep`, in order: the matching events and every error
+/// Read one line of a line-delimited input and pass what `keep` accepts
+/// to `out`, in order: the matching events and every error
 /// (lines are fully validated whether or not they would match). A blank
 /// line keeps nothing; a compact list keeps its matching items. This is
 /// exactly what [`Replay::next_matching`] yields for the line, so the
@@ -545,9 +545,8 @@ pub(crate) fn filter_line(
     name: &str,
     line_no: u64,
     line: &[u8],
-    filter: &CompiledFilter,
-    now: DateTime<Utc>,
-    mut keep: impl FnMut(ReplayItem),
+    keep: &Prefilter<'_>,
+    mut out: impl FnMut(ReplayItem),
 ) {
     let trimmed = line.trim_ascii();
     if trimmed.starts_with(KEV_PREFIX) {
@@ -562,9 +561,9 @@ pub(crate) fn filter_line(
             Err(_) => serde_json::from_slice::<RecordRef<'_>>(trimmed),
         };
         match parsed {
-            Ok(rec) if filter.matches_fields(&rec, now) => keep(Ok(rec.to_parts())),
+            Ok(rec) if keep(&rec) => out(Ok(rec.to_parts())),
             Ok(_) => {}
-            Err(e) => keep(Err(ReplayError::new(
+            Err(e) => out(Err(ReplayError::new(
                 name,
                 Some(line_no),
                 json_error("invalid kev/v1 record", &e),
@@ -576,8 +575,8 @@ pub(crate) fn filter_line(
     let first = parse_line(name, line_no, line, &mut pending);
     for item in first.into_iter().chain(pending) {
         match item {
-            Ok((e, _)) if !filter.matches(&e, now) => {}
-            other => keep(other),
+            Ok((e, _)) if !keep(&e) => {}
+            other => out(other),
         }
     }
 }
@@ -1351,7 +1350,8 @@ mod tests {
                 .collect();
             let mut r = Replay::from_reader("m", io::Cursor::new(bytes.clone()));
             let mut got = Vec::new();
-            while let Some(i) = r.next_matching(f.compiled(), now) {
+            let keep = |ev: &dyn EventView| f.matches_fields(ev, now);
+            while let Some(i) = r.next_matching(&keep) {
                 got.push(i);
             }
             assert!(want.iter().filter(|i| i.is_err()).count() >= 3, "{expr}");

@@ -32,12 +32,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
-
-use super::replay::{Lines, ReplayError, filter_line, too_long};
-use crate::filter::CompiledFilter;
+use super::replay::{Lines, Prefilter, ReplayError, filter_line, too_long};
 use crate::model::Occurrence;
-use crate::output::Printer;
+
+/// Encodes a kept occurrence as the sink will write it, handed to the
+/// workers by the pipeline so encoding is spread over the cores too.
+pub type Encode<'a> = dyn Fn(&Occurrence, &mut Vec<u8>) -> io::Result<()> + Send + Sync + 'a;
 
 /// Default block size: large enough that handing a block between threads
 /// costs nothing next to parsing it, small enough that a few in flight per
@@ -75,9 +75,9 @@ impl ParOptions {
 /// What one block of lines gave, handed to the caller's sink in input order.
 #[derive(Debug, Default)]
 pub struct Block {
-    /// The kept events, printed, when the workers had printers.
+    /// The kept events, encoded, when the workers had an encoder.
     pub bytes: Vec<u8>,
-    /// The kept events, when the workers had no printers (sorted output).
+    /// The kept events.
     pub kept: Vec<Occurrence>,
     /// The block's malformed lines, in order, with their line numbers in
     /// the input.
@@ -119,19 +119,17 @@ struct Done {
 
 /// Replay the rest of a line-delimited input on `opts.workers` threads,
 /// passing each block's result to `sink` in input order (errors carry their
-/// true line numbers). With `printers` (one per worker; their number
-/// overrides `opts.workers`) the kept events are printed into
-/// [`Block::bytes`]; without, they are collected in [`Block::kept`].
+/// true line numbers). The kept events are in [`Block::kept`]; with an
+/// `encode`r they are also encoded, in order, into [`Block::bytes`].
 ///
 /// Returns the first error of `sink`, which stops reading, or an error if a
 /// worker panicked. Read errors of the input are not errors here: like the
 /// sequential reader, they end the input with one [`ReplayError`].
 pub fn replay_lines(
     lines: Lines,
-    filter: &CompiledFilter,
-    now: DateTime<Utc>,
+    keep: &Prefilter<'_>,
     opts: &ParOptions,
-    printers: Option<Vec<Box<dyn Printer + Send>>>,
+    encode: Option<&Encode<'_>>,
     mut sink: impl FnMut(&mut Block) -> io::Result<()>,
 ) -> io::Result<()> {
     let Lines {
@@ -141,12 +139,9 @@ pub fn replay_lines(
         max_line,
     } = lines;
     let block_bytes = opts.block_bytes.max(1);
-    let printers: Vec<Option<Box<dyn Printer + Send>>> = match printers {
-        Some(p) if !p.is_empty() => p.into_iter().map(Some).collect(),
-        _ => (0..opts.workers.max(1)).map(|_| None).collect(),
-    };
+    let workers = opts.workers.max(1);
     let in_flight = ParOptions {
-        workers: printers.len(),
+        workers,
         block_bytes,
     }
     .in_flight();
@@ -162,14 +157,14 @@ pub fn replay_lines(
         // Shared by the workers, and owned by them only: once they have all
         // stopped (the caller's end went away), the reader's next send fails
         // and it stops too, rather than waiting for a receiver forever.
-        let (job_tx, job_rx) = sync_channel::<Job>(printers.len());
+        let (job_tx, job_rx) = sync_channel::<Job>(workers);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (done_tx, done_rx) = sync_channel::<Done>(in_flight);
         s.spawn(move || read_blocks(reader, max_line, block_bytes, &token_rx, &job_tx));
-        for printer in printers {
+        for _ in 0..workers {
             let done_tx = done_tx.clone();
             let (job_rx, name) = (Arc::clone(&job_rx), name.as_str());
-            s.spawn(move || work(&job_rx, &done_tx, printer, name, max_line, filter, now));
+            s.spawn(move || work(&job_rx, &done_tx, encode, name, max_line, keep));
         }
         // The workers hold the only senders: when they are all done, `recv`
         // ends; and the only job receivers.
@@ -311,15 +306,14 @@ fn read_blocks(
     }
 }
 
-/// A worker thread: parse, filter and print blocks until there are none.
+/// A worker thread: parse, filter and encode blocks until there are none.
 fn work(
     jobs: &Mutex<Receiver<Job>>,
     done: &SyncSender<Done>,
-    mut printer: Option<Box<dyn Printer + Send>>,
+    encode: Option<&Encode<'_>>,
     name: &str,
     max_line: usize,
-    filter: &CompiledFilter,
-    now: DateTime<Utc>,
+    keep: &Prefilter<'_>,
 ) {
     loop {
         // Holding the lock while waiting is fine: whoever holds it takes
@@ -340,7 +334,7 @@ fn work(
         // A panic (a bug) must not leave the caller waiting for this block
         // forever: report it as the block's result instead.
         let result = catch_unwind(AssertUnwindSafe(|| {
-            run_block(&data, bytes, printer.as_mut(), name, max_line, filter, now)
+            run_block(&data, bytes, encode, name, max_line, keep)
         }));
         let (lines, block, panicked) = match result {
             Ok((lines, block)) => (lines, block, false),
@@ -360,15 +354,14 @@ fn work(
     }
 }
 
-/// Parse, filter and print one block; lines are numbered from 1.
+/// Parse, filter and encode one block; lines are numbered from 1.
 fn run_block(
     data: &[u8],
     bytes: Vec<u8>,
-    mut printer: Option<&mut Box<dyn Printer + Send>>,
+    encode: Option<&Encode<'_>>,
     name: &str,
     max_line: usize,
-    filter: &CompiledFilter,
-    now: DateTime<Utc>,
+    keep: &Prefilter<'_>,
 ) -> (u64, Block) {
     let mut block = Block {
         bytes,
@@ -395,17 +388,15 @@ fn run_block(
             ));
             continue;
         }
-        filter_line(name, line_no, content, filter, now, |item| match item {
+        filter_line(name, line_no, content, keep, |item| match item {
             Ok((event, context)) => {
                 let occ = Occurrence::new(event, context);
-                match printer.as_deref_mut() {
-                    // Writing to a Vec cannot fail, and the printers only
-                    // fail on write errors.
-                    Some(p) => {
-                        let _ = p.print_one(&mut block.bytes, &occ, now);
-                    }
-                    None => block.kept.push(occ),
+                if let Some(encode) = encode {
+                    // Writing to a Vec cannot fail, and encoders only fail
+                    // on write errors.
+                    let _ = encode(&occ, &mut block.bytes);
                 }
+                block.kept.push(occ);
             }
             Err(e) => block.errors.push(e),
         });
@@ -421,8 +412,11 @@ mod tests {
     use flate2::write::GzEncoder;
 
     use super::*;
+    use chrono::{DateTime, Utc};
+
     use crate::filter::Filter;
     use crate::filter::corpus::Corpus;
+    use crate::model::EventView;
     use crate::model::RecordView;
     use crate::output::{OutputFormat, TableOptions, printer};
     use crate::source::replay::Replay;
@@ -483,7 +477,7 @@ mod tests {
     /// Errors as printed, and the output, from the sequential reader.
     fn sequential(
         bytes: &[u8],
-        filter: &CompiledFilter,
+        filter: &Filter,
         now: DateTime<Utc>,
         format: OutputFormat,
     ) -> (Vec<String>, Vec<u8>, Vec<Occurrence>) {
@@ -491,7 +485,8 @@ mod tests {
             .with_max_line_bytes(MAX_LINE);
         let mut p = printer(format, TableOptions::default());
         let (mut errors, mut out, mut kept) = (Vec::new(), Vec::new(), Vec::new());
-        while let Some(item) = r.next_matching(filter, now) {
+        let keep = |ev: &dyn EventView| filter.matches_fields(ev, now);
+        while let Some(item) = r.next_matching(&keep) {
             match item {
                 Ok((event, context)) => {
                     let occ = Occurrence::new(event, context);
@@ -508,7 +503,7 @@ mod tests {
     /// format detection reads).
     fn parallel(
         bytes: &[u8],
-        filter: &CompiledFilter,
+        filter: &Filter,
         now: DateTime<Utc>,
         format: Option<OutputFormat>,
         opts: &ParOptions,
@@ -517,24 +512,28 @@ mod tests {
             .with_max_line_bytes(MAX_LINE);
         let (mut errors, mut out, mut kept) = (Vec::new(), Vec::new(), Vec::new());
         let mut handed_over = false;
+        let keep = |ev: &dyn EventView| filter.matches_fields(ev, now);
         loop {
             if let Some(lines) = r.take_lines() {
-                let printers = format.map(|f| {
-                    (0..opts.workers)
-                        .map(|_| printer(f, TableOptions::default()))
-                        .collect()
+                let encode = format.map(|f| {
+                    move |occ: &Occurrence, out: &mut Vec<u8>| {
+                        printer(f, TableOptions::default()).print_one(out, occ, now)
+                    }
                 });
-                replay_lines(lines, filter, now, opts, printers, |b| {
+                let encode: Option<&Encode<'_>> = encode.as_ref().map(|e| e as &Encode<'_>);
+                replay_lines(lines, &keep, opts, encode, |b| {
                     errors.extend(b.errors.iter().map(ToString::to_string));
                     out.extend_from_slice(&b.bytes);
-                    kept.append(&mut b.kept);
+                    if format.is_none() {
+                        kept.append(&mut b.kept);
+                    }
                     Ok(())
                 })
                 .unwrap();
                 handed_over = true;
                 break;
             }
-            let Some(item) = r.next_matching(filter, now) else {
+            let Some(item) = r.next_matching(&keep) else {
                 break;
             };
             let mut p = format.map(|f| printer(f, TableOptions::default()));
@@ -567,7 +566,7 @@ mod tests {
             ("type=Normal", OutputFormat::Yaml),
         ] {
             let f = Filter::parse(expr).unwrap();
-            let (want_errors, want_out, want_kept) = sequential(&input, f.compiled(), now, format);
+            let (want_errors, want_out, want_kept) = sequential(&input, &f, now, format);
             assert!(want_errors.len() > 100, "{}", want_errors.len());
             assert!(
                 want_errors.iter().any(|e| e.contains("line too long")),
@@ -590,10 +589,10 @@ mod tests {
                     block_bytes: DEFAULT_BLOCK_BYTES,
                 },
             ] {
-                let (errors, out, _) = parallel(&input, f.compiled(), now, Some(format), &opts);
+                let (errors, out, _) = parallel(&input, &f, now, Some(format), &opts);
                 assert_eq!(errors, want_errors, "{expr} {opts:?}");
                 assert!(out == want_out, "{expr} {opts:?}: output differs");
-                let (errors, _, kept) = parallel(&input, f.compiled(), now, None, &opts);
+                let (errors, _, kept) = parallel(&input, &f, now, None, &opts);
                 assert_eq!(errors, want_errors, "{expr} {opts:?}");
                 assert_eq!(kept, want_kept, "{expr} {opts:?}");
             }
@@ -612,12 +611,12 @@ mod tests {
             block_bytes: 1000,
         };
         for bytes in [gz.clone(), gz[..gz.len() / 2].to_vec()] {
-            let want = sequential(&bytes, f.compiled(), now, OutputFormat::Ndjson);
-            let got = parallel(&bytes, f.compiled(), now, Some(OutputFormat::Ndjson), &opts);
+            let want = sequential(&bytes, &f, now, OutputFormat::Ndjson);
+            let got = parallel(&bytes, &f, now, Some(OutputFormat::Ndjson), &opts);
             assert_eq!(got.0, want.0);
             assert!(got.1 == want.1, "output differs");
         }
-        let truncated = sequential(&gz[..gz.len() / 2], f.compiled(), now, OutputFormat::Ndjson);
+        let truncated = sequential(&gz[..gz.len() / 2], &f, now, OutputFormat::Ndjson);
         assert!(
             truncated.0.last().unwrap().contains("read error"),
             "{:?}",
@@ -635,17 +634,18 @@ mod tests {
         for workers in [1, 3] {
             for fail_at in [1, 3] {
                 let mut r = Replay::from_reader("dump", io::Cursor::new(input.clone()));
-                assert!(r.next_matching(f.compiled(), now).is_some());
+                let keep = |ev: &dyn EventView| f.matches_fields(ev, now);
+                assert!(r.next_matching(&keep).is_some());
                 let lines = r.take_lines().unwrap();
                 let opts = ParOptions {
                     workers,
                     block_bytes: 500,
                 };
-                let printers = (0..workers)
-                    .map(|_| printer(OutputFormat::Ndjson, TableOptions::default()))
-                    .collect();
+                let encode = |occ: &Occurrence, out: &mut Vec<u8>| {
+                    printer(OutputFormat::Ndjson, TableOptions::default()).print_one(out, occ, now)
+                };
                 let mut calls = 0;
-                let e = replay_lines(lines, f.compiled(), now, &opts, Some(printers), |_| {
+                let e = replay_lines(lines, &keep, &opts, Some(&encode), |_| {
                     calls += 1;
                     if calls == fail_at {
                         Err(io::ErrorKind::BrokenPipe.into())

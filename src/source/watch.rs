@@ -1,53 +1,110 @@
-//! List, then watch: a state machine that follows the events collection.
+//! The resumable watch: list, then watch, from a starting position.
 //!
 //! Shaped after kube-runtime's watcher: a private `State` stepped by one
-//! function, [`EventWatcher::next`], yielding [`Update`]s. What it handles:
+//! function, [`EventWatcher::next`], yielding [`Update`]s, each with its
+//! position (the list's resourceVersion, or the notification's). Unlike
+//! kube-runtime's watcher it can start from a stored resourceVersion
+//! ([`Start::Resume`]), which is what a restart with a state file needs.
 //!
+//! Transitions:
+//!
+//! - start → list (paged) → watch from the list's resourceVersion; or
+//!   watch from the stored resourceVersion at once ([`Start::Resume`]); or,
+//!   with `--watch-only`, watch from the collection's current version;
 //! - a watch the server ends normally (`timeoutSeconds`, apiserver restart):
-//!   re-watch from the last resourceVersion seen, so `-w` never stops;
-//! - connection errors and 5xx: back off and re-watch from the same place;
-//! - `410 Gone` (as an HTTP status or as a watch `ERROR` event) and a watch
-//!   that ends at once with no events (how a stale resourceVersion sometimes
-//!   shows, since events bypass the watch cache): relist, and deliver only
-//!   occurrences `(uid, resourceVersion)` not delivered before;
-//! - 401/403: end with an error naming the verb and scope.
+//!   re-watch from the last resourceVersion seen;
+//! - `410 Gone` (an HTTP status, or a watch `ERROR` event with code 410) and
+//!   a watch that ends at once with no events (how a stale resourceVersion
+//!   sometimes shows, since events bypass the watch cache): relist. The
+//!   relist yields every listed event; deduplication is the pipeline's;
+//! - connection errors, timeouts, 429 and 5xx: back off (exponential, with
+//!   jitter, at least the server's `Retry-After`) and retry the same step;
+//! - 401, 403, 404: end with an error naming the verb and resource.
+//!
+//! Relists back off too: a server that answers every watch with 410 or an
+//! empty 200 is asked less and less often, not hammered. The backoff resets
+//! only when a watch delivers something.
+//!
+//! Before the first success every error is final, except a server that
+//! says "try later" (429, 503, 504): that is retried, and said so on
+//! stderr, until `--request-timeout` has passed since the start, and then
+//! it is final too. After the first success, transient errors never end
+//! the stream.
 
-use std::collections::HashMap;
 use std::pin::Pin;
 use std::time::Duration;
 
-use chrono::Utc;
-use futures::{Stream, StreamExt};
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt, TryStreamExt};
+use http_body_util::BodyExt;
 use kube::api::{ListParams, WatchParams};
 use kube::core::{Request, WatchEvent};
 use tokio::time::Instant;
+use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+use tokio_util::io::StreamReader;
 
+use super::backoff::Backoff;
 use super::list::{ListOptions, events_path, list_events};
-use super::{ApiError, Scope};
+use super::{ApiError, Scope, api};
 use crate::model::record::WatchType;
 use crate::model::{Event, WireEvent};
+
+/// Longest watch line accepted; longer ones are skipped as malformed. An
+/// event is limited to about 1.5 MiB by etcd.
+const MAX_WATCH_LINE: usize = 16 << 20;
+
+/// A watch that ends sooner than this without a single notification is
+/// taken as expired (stale resourceVersion), not as a normal end.
+const IMMEDIATE_CLOSE: Duration = Duration::from_secs(1);
+
+/// Where following starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// List existing events, then watch (`-w`).
+    List,
+    /// Watch for new events only, from the collection's current version
+    /// (`--watch-only`).
+    WatchOnly,
+    /// Relist at once, as after expiry (a state file without a position:
+    /// the pipeline skips what was delivered).
+    Relist,
+    /// Watch from a stored resourceVersion (a state file's); relist if it
+    /// has expired.
+    Resume {
+        /// The stored resourceVersion.
+        resource_version: String,
+    },
+}
 
 /// How to follow.
 #[derive(Clone, Debug)]
 pub struct WatchOptions {
     /// What to list and watch.
     pub list: ListOptions,
-    /// List existing events first (`-w`), or only watch for new ones (`--watch-only`).
-    pub list_first: bool,
+    /// Where to start.
+    pub start: Start,
     /// Server-side watch timeout; the watch is renewed when it ends.
     pub timeout_secs: u32,
+    /// First pause after a failure.
+    pub initial_backoff: Duration,
     /// Longest pause between retries after errors.
     pub max_backoff: Duration,
+    /// How long events live on the apiserver (`--event-ttl`): a loss of
+    /// contact longer than this may have lost events, and is logged.
+    pub event_ttl: Duration,
 }
 
 impl WatchOptions {
-    /// Defaults: list first, 290 s watches (under kube's 295 s read timeout), 30 s max backoff.
+    /// Defaults: list first, 290 s watches (under kube's 295 s read
+    /// timeout), backoff from 250 ms to 30 s, a one-hour event TTL.
     pub fn new(list: ListOptions) -> Self {
         WatchOptions {
             list,
-            list_first: true,
+            start: Start::List,
             timeout_secs: 290,
+            initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(30),
+            event_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -55,24 +112,41 @@ impl WatchOptions {
 /// What the watcher yields.
 #[derive(Debug)]
 pub enum Update {
-    /// A complete list: the initial one, or a relist after `410 Gone`
-    /// (then only occurrences not delivered before).
+    /// A complete list: the initial one, or a relist after expiry. Every
+    /// listed event is here; the pipeline drops what it delivered before.
     Listed {
         /// Events, in the apiserver's order.
         events: Vec<Event>,
+        /// The list's resourceVersion: where the watch continues.
+        list_rv: String,
         /// Whether this is a relist after the watch expired.
         relist: bool,
     },
-    /// One change from the watch.
+    /// One notification from the watch.
     Changed {
         /// The event.
         event: Box<Event>,
         /// ADDED, MODIFIED or DELETED.
         watch_type: WatchType,
+        /// Its resourceVersion: a watch resumed from here sees what follows.
+        rv: String,
     },
 }
 
-type WatchStream = Pin<Box<dyn Stream<Item = kube::Result<WatchEvent<WireEvent>>> + Send>>;
+/// Counters for diagnostics and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WatchStats {
+    /// Relists after expiry.
+    pub relists: u64,
+    /// Watches opened after the first.
+    pub rewatches: u64,
+    /// Retries after errors.
+    pub retries: u64,
+    /// Losses of contact longer than the event TTL.
+    pub gaps: u64,
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchEvent<WireEvent>, ApiError>> + Send>>;
 
 enum State {
     /// Nothing done yet.
@@ -98,109 +172,162 @@ pub struct EventWatcher {
     url: String,
     opts: WatchOptions,
     state: State,
-    /// Last delivered resourceVersion per event uid, to drop repeats after a relist.
-    delivered: HashMap<String, String>,
-    backoff: Duration,
-    /// Whether a list or watch has succeeded yet. Until then every error is
-    /// final: a wrong host, a failing auth plugin or a proxy's HTML page
-    /// would otherwise be retried forever without a single event shown.
+    backoff: Backoff,
+    /// Whether a list or watch has succeeded yet (see the module docs).
     connected: bool,
+    /// When this watcher started, for the give-up time before the first success.
+    started: Instant,
     /// With `--watch-only`: when following started. A relist after `410 Gone`
     /// then skips events last seen before it, which the user never asked for.
-    watch_only_since: Option<chrono::DateTime<Utc>>,
-    /// Count of relists after expiry, for diagnostics.
-    pub relists: u64,
+    watch_only_since: Option<DateTime<Utc>>,
+    /// When kev last heard from the apiserver, for gap detection.
+    last_contact: Option<DateTime<Utc>>,
+    watches_opened: u64,
+    stats: WatchStats,
 }
 
 impl EventWatcher {
     /// A watcher; nothing is requested until [`EventWatcher::next`].
     pub fn new(client: kube::Client, url: impl Into<String>, opts: WatchOptions) -> Self {
+        let backoff = Backoff::new(opts.initial_backoff, opts.max_backoff);
         EventWatcher {
             client,
             url: url.into(),
             opts,
             state: State::Empty,
-            delivered: HashMap::new(),
-            backoff: Duration::ZERO,
+            backoff,
             connected: false,
+            started: Instant::now(),
             watch_only_since: None,
-            relists: 0,
+            last_contact: None,
+            watches_opened: 0,
+            stats: WatchStats::default(),
         }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> &WatchStats {
+        &self.stats
     }
 
     fn scope(&self, verb: &'static str) -> Scope {
-        Scope {
-            verb,
-            namespace: self.opts.list.namespace.clone(),
-        }
+        self.opts.list.scope(verb, &self.url)
     }
 
-    fn next_backoff(&mut self) -> Duration {
-        self.backoff = if self.backoff.is_zero() {
-            Duration::from_millis(250)
-        } else {
-            (self.backoff * 2).min(self.opts.max_backoff)
-        };
-        self.backoff
+    fn contact(&mut self) {
+        self.last_contact = Some(Utc::now());
     }
 
-    fn remember(&mut self, e: &Event, watch_type: WatchType) -> bool {
-        if watch_type == WatchType::Deleted {
-            self.delivered.remove(&e.uid);
-            return true;
-        }
-        match self.delivered.get(&e.uid) {
-            Some(rv) if *rv == e.resource_version => false,
-            _ => {
-                self.delivered
-                    .insert(e.uid.clone(), e.resource_version.clone());
-                true
-            }
-        }
-    }
-
-    async fn current_resource_version(&self) -> Result<String, ApiError> {
+    async fn current_resource_version(
+        client: &kube::Client,
+        opts: &WatchOptions,
+        scope: Scope,
+    ) -> Result<String, ApiError> {
         // `--watch-only`: a one-item list tells the collection's current
         // resourceVersion; watching from "" or "0" would replay every
         // existing event as ADDED.
         let mut lp = ListParams::default().limit(1);
-        if let Some(fs) = &self.opts.list.field_selector {
+        if let Some(fs) = &opts.list.field_selector {
             lp = lp.fields(fs);
         }
-        let req = Request::new(events_path(self.opts.list.namespace.as_deref()))
+        let req = Request::new(events_path(opts.list.namespace.as_deref()))
             .list(&lp)
             .map_err(|e| ApiError::Malformed {
                 verb: "list",
                 reason: e.to_string(),
             })?;
-        let list: crate::model::WireEventList = self
-            .client
-            .request(req)
-            .await
-            .map_err(|e| ApiError::from_kube(e, &self.scope("list"), &self.url))?;
+        let text = api::get_text(client, req, &scope, opts.list.request_timeout).await?;
+        let list: crate::model::WireEventList =
+            serde_json::from_str(&text).map_err(|e| ApiError::Malformed {
+                verb: "list",
+                reason: e.to_string(),
+            })?;
         Ok(list.metadata.resource_version.unwrap_or_default())
     }
 
+    async fn open_watch(
+        client: &kube::Client,
+        opts: &WatchOptions,
+        scope: Scope,
+        rv: &str,
+    ) -> Result<WatchStream, ApiError> {
+        let mut wp = WatchParams::default().timeout(opts.timeout_secs);
+        if let Some(fs) = &opts.list.field_selector {
+            wp = wp.fields(fs);
+        }
+        let mut req = Request::new(events_path(opts.list.namespace.as_deref()))
+            .watch(&wp, rv)
+            .map_err(|e| ApiError::Malformed {
+                verb: "watch",
+                reason: e.to_string(),
+            })?;
+        // One JSON object per line, uncompressed (as kube-client asks).
+        req.headers_mut().insert(
+            http::header::ACCEPT_ENCODING,
+            http::HeaderValue::from_static("identity"),
+        );
+        let res = api::send(client, req, &scope, opts.list.request_timeout).await?;
+        let body = res
+            .into_body()
+            .into_data_stream()
+            .map_err(std::io::Error::other);
+        let url = scope.url.clone();
+        let lines = FramedRead::new(
+            StreamReader::new(body),
+            LinesCodec::new_with_max_length(MAX_WATCH_LINE),
+        );
+        Ok(Box::pin(lines.filter_map(move |line| {
+            let url = url.clone();
+            let scope = scope.clone();
+            async move {
+                match line {
+                    Ok(line) if line.trim().is_empty() => None,
+                    Ok(line) => Some(decode_line(&line, &scope)),
+                    Err(LinesCodecError::MaxLineLengthExceeded) => Some(Err(ApiError::Malformed {
+                        verb: "watch",
+                        reason: format!("a watch line longer than {MAX_WATCH_LINE} bytes"),
+                    })),
+                    Err(LinesCodecError::Io(e)) => Some(Err(ApiError::Unreachable {
+                        url,
+                        reason: format!(
+                            "the watch connection broke: {}",
+                            crate::client::one_line(&e)
+                        ),
+                    })),
+                }
+            }
+        })))
+    }
+
     /// The next update. Transient failures are retried inside (with
-    /// backoff, logged); an `Err` is final (permission denied, bad request).
+    /// backoff, logged); an `Err` is final (permission denied, bad request,
+    /// or a failure before the first success).
     pub async fn next(&mut self) -> Result<Update, ApiError> {
         loop {
             match std::mem::replace(&mut self.state, State::Empty) {
-                State::Empty => {
-                    if self.opts.list_first {
-                        self.state = State::Listing { relist: false };
-                    } else {
+                State::Empty => match self.opts.start.clone() {
+                    Start::List => self.state = State::Listing { relist: false },
+                    Start::Relist => self.state = State::Listing { relist: true },
+                    Start::Resume { resource_version } => {
+                        tracing::debug!(%resource_version, "resuming the watch from the state file");
+                        self.state = State::Start {
+                            rv: resource_version,
+                        };
+                    }
+                    Start::WatchOnly => {
                         self.watch_only_since = Some(Utc::now());
-                        match self.current_resource_version().await {
+                        let scope = self.scope("list");
+                        match Self::current_resource_version(&self.client, &self.opts, scope).await
+                        {
                             Ok(rv) => {
                                 self.connected = true;
+                                self.contact();
                                 self.state = State::Start { rv };
                             }
-                            Err(e) if self.retryable(&e) => self.retry_later(State::Empty, &e),
-                            Err(e) => return Err(e),
+                            Err(e) => self.fail(State::Empty, e)?,
                         }
                     }
-                }
+                },
                 State::Listing { relist } => {
                     let mut events = Vec::new();
                     let res = list_events(&self.client, &self.url, &self.opts.list, |page| {
@@ -208,71 +335,53 @@ impl EventWatcher {
                     })
                     .await;
                     match res {
-                        Ok(rv) => {
+                        Ok(list_rv) => {
                             self.connected = true;
-                            self.backoff = Duration::ZERO;
                             if relist {
-                                self.relists += 1;
+                                self.stats.relists += 1;
+                                self.check_gap();
                             }
-                            let mut fresh = Vec::with_capacity(events.len());
-                            let mut listed = HashMap::with_capacity(events.len());
-                            for e in events {
-                                let new = self.delivered.get(&e.uid) != Some(&e.resource_version);
-                                listed.insert(e.uid.clone(), e.resource_version.clone());
-                                let wanted = match self.watch_only_since {
-                                    Some(since) => e.last_seen.is_some_and(|t| t >= since),
-                                    None => true,
-                                };
-                                if new && wanted {
-                                    fresh.push(e);
-                                }
+                            self.contact();
+                            if let Some(since) = self.watch_only_since {
+                                events.retain(|e| e.last_seen.is_some_and(|t| t >= since));
                             }
-                            // Forget events that are gone (expired during a
-                            // gap): the map holds what the list holds.
-                            self.delivered = listed;
-                            self.state = State::Start { rv };
+                            self.state = State::Start {
+                                rv: list_rv.clone(),
+                            };
                             return Ok(Update::Listed {
-                                events: fresh,
+                                events,
+                                list_rv,
                                 relist,
                             });
                         }
-                        Err(e)
-                            if self.retryable(&e)
-                                || (self.connected && matches!(e, ApiError::Gone(_))) =>
-                        {
-                            self.retry_later(State::Listing { relist }, &e)
+                        Err(ApiError::Gone(msg)) if self.connected => {
+                            // A relist from a too-old version: list again.
+                            tracing::warn!(message = %msg, "list expired (410 Gone); listing again");
+                            self.retry_later(State::Listing { relist }, None);
                         }
-                        Err(e) => return Err(e),
+                        Err(e) => self.fail(State::Listing { relist }, e)?,
                     }
                 }
                 State::Start { rv } => {
-                    let mut wp = WatchParams::default().timeout(self.opts.timeout_secs);
-                    if let Some(fs) = &self.opts.list.field_selector {
-                        wp = wp.fields(fs);
-                    }
-                    let req = Request::new(events_path(self.opts.list.namespace.as_deref()))
-                        .watch(&wp, &rv)
-                        .map_err(|e| ApiError::Malformed {
-                            verb: "watch",
-                            reason: e.to_string(),
-                        })?;
-                    match self.client.request_events::<WireEvent>(req).await {
+                    match Self::open_watch(&self.client, &self.opts, self.scope("watch"), &rv).await
+                    {
                         Ok(stream) => {
                             tracing::debug!(resource_version = %rv, "watch opened");
                             self.connected = true;
-                            self.backoff = Duration::ZERO;
+                            self.contact();
+                            self.watches_opened += 1;
+                            if self.watches_opened > 1 {
+                                self.stats.rewatches += 1;
+                            }
                             self.state = State::Watching {
                                 rv,
-                                stream: Box::pin(stream),
+                                stream,
                                 opened: Instant::now(),
                                 received: 0,
                             };
                         }
-                        Err(e) => match ApiError::from_kube(e, &self.scope("watch"), &self.url) {
-                            ApiError::Gone(msg) => self.expired(&msg),
-                            e if self.retryable(&e) => self.retry_later(State::Start { rv }, &e),
-                            e => return Err(e),
-                        },
+                        Err(ApiError::Gone(msg)) => self.expired(&msg),
+                        Err(e) => self.fail(State::Start { rv }, e)?,
                     }
                 }
                 State::Watching {
@@ -282,18 +391,12 @@ impl EventWatcher {
                     received,
                 } => match stream.next().await {
                     None => {
-                        if received == 0 && opened.elapsed() < Duration::from_secs(1) {
-                            // An immediately-closed watch from a stale
-                            // resourceVersion: treat as expired. Back off so a
-                            // server that always does this cannot spin us.
-                            tracing::warn!(resource_version = %rv, "watch closed at once with no events; treating as expired and relisting");
-                            let wait = self.next_backoff();
-                            self.state = State::Backoff {
-                                until: Instant::now() + wait,
-                                then: Box::new(State::Listing { relist: true }),
-                            };
+                        if received == 0 && opened.elapsed() < IMMEDIATE_CLOSE {
+                            tracing::warn!(resource_version = %rv, "watch closed at once with no events; treating it as expired and relisting");
+                            self.expired_quietly();
                         } else {
                             tracing::debug!(resource_version = %rv, "watch ended; re-watching");
+                            self.contact();
                             self.state = State::Start { rv };
                         }
                     }
@@ -301,19 +404,13 @@ impl EventWatcher {
                         if status.code == 410 {
                             self.expired(&status.message);
                         } else {
-                            let e = ApiError::from_kube(
-                                kube::Error::Api(status),
-                                &self.scope("watch"),
-                                &self.url,
-                            );
-                            if self.retryable(&e) {
-                                self.retry_later(State::Start { rv }, &e);
-                            } else {
-                                return Err(e);
-                            }
+                            let e = ApiError::from_status(&status, &self.scope("watch"), None);
+                            self.fail(State::Start { rv }, e)?;
                         }
                     }
                     Some(Ok(WatchEvent::Bookmark(b))) => {
+                        self.backoff.reset();
+                        self.contact();
                         self.state = State::Watching {
                             rv: b.metadata.resource_version,
                             stream,
@@ -334,41 +431,34 @@ impl EventWatcher {
                         } else {
                             event.resource_version.clone()
                         };
-                        self.backoff = Duration::ZERO;
-                        let fresh = self.remember(&event, watch_type);
+                        self.backoff.reset();
+                        self.contact();
+                        self.state = State::Watching {
+                            rv: rv.clone(),
+                            stream,
+                            opened,
+                            received: received + 1,
+                        };
+                        return Ok(Update::Changed {
+                            event: Box::new(event),
+                            watch_type,
+                            rv,
+                        });
+                    }
+                    Some(Err(ApiError::Malformed { reason, .. })) => {
+                        // A line that does not decode: skip it and carry on
+                        // with the stream. Re-watching would meet the same
+                        // object again and never get past it.
+                        tracing::warn!(%reason, "skipping a malformed watch event");
                         self.state = State::Watching {
                             rv,
                             stream,
                             opened,
                             received: received + 1,
                         };
-                        if fresh {
-                            return Ok(Update::Changed {
-                                event: Box::new(event),
-                                watch_type,
-                            });
-                        }
                     }
-                    Some(Err(e)) => {
-                        let e = ApiError::from_kube(e, &self.scope("watch"), &self.url);
-                        match e {
-                            ApiError::Malformed { reason, .. } => {
-                                // kube-client yields a line it cannot decode and
-                                // carries on; so do we. Re-watching would meet
-                                // the same object again and never get past it.
-                                tracing::warn!(%reason, "skipping a malformed watch event");
-                                self.state = State::Watching {
-                                    rv,
-                                    stream,
-                                    opened,
-                                    received: received + 1,
-                                };
-                            }
-                            ApiError::Gone(msg) => self.expired(&msg),
-                            e if self.retryable(&e) => self.retry_later(State::Start { rv }, &e),
-                            e => return Err(e),
-                        }
-                    }
+                    Some(Err(ApiError::Gone(msg))) => self.expired(&msg),
+                    Some(Err(e)) => self.fail(State::Start { rv }, e)?,
                 },
                 State::Backoff { until, then } => {
                     tokio::time::sleep_until(until).await;
@@ -378,23 +468,96 @@ impl EventWatcher {
         }
     }
 
+    /// Relist after `410 Gone`, after a backoff.
     fn expired(&mut self, message: &str) {
-        tracing::warn!(%message, "watch expired (410 Gone); relisting");
-        self.state = State::Listing { relist: true };
+        tracing::warn!(message = %crate::escape::escape(message), "watch expired (410 Gone); relisting");
+        self.expired_quietly();
     }
 
-    /// Transient errors are retried once kev has been connected; before
-    /// that, every error is final (see `connected`).
-    fn retryable(&self, e: &ApiError) -> bool {
-        self.connected && e.is_transient()
+    fn expired_quietly(&mut self) {
+        self.retry_later(State::Listing { relist: true }, None);
     }
 
-    fn retry_later(&mut self, then: State, err: &ApiError) {
-        let wait = self.next_backoff();
-        tracing::warn!(error = %err, retry_in = ?wait, "apiserver call failed; retrying");
+    /// After `e`: retry `then` later if `e` allows, else return it.
+    fn fail(&mut self, then: State, e: ApiError) -> Result<(), ApiError> {
+        let retry = if self.connected {
+            e.is_transient()
+        } else {
+            // Before the first success only "try later" is retried, and
+            // only within the request timeout.
+            e.is_throttled()
+                && self
+                    .opts
+                    .list
+                    .request_timeout
+                    .is_none_or(|t| self.started.elapsed() < t)
+        };
+        if !retry {
+            return Err(e);
+        }
+        self.stats.retries += 1;
+        let wait = self.retry_later(then, e.retry_after());
+        tracing::warn!("{e}; retrying in {:.1}s", wait.as_secs_f64());
+        Ok(())
+    }
+
+    fn retry_later(&mut self, then: State, at_least: Option<Duration>) -> Duration {
+        let mut wait = self.backoff.next(at_least);
+        if !self.connected
+            && let Some(t) = self.opts.list.request_timeout
+        {
+            // Do not sleep past the give-up time; try once more at it.
+            wait = wait.min(t.saturating_sub(self.started.elapsed()));
+        }
         self.state = State::Backoff {
             until: Instant::now() + wait,
             then: Box::new(then),
         };
+        wait
+    }
+
+    /// After a relist: was kev out of touch for longer than events live?
+    fn check_gap(&mut self) {
+        let Some(last) = self.last_contact else {
+            return;
+        };
+        let now = Utc::now();
+        let ttl = chrono::Duration::from_std(self.opts.event_ttl).unwrap_or(chrono::Duration::MAX);
+        if now - last > ttl {
+            self.stats.gaps += 1;
+            tracing::warn!(
+                from = %crate::model::time_serde::format(&last),
+                to = %crate::model::time_serde::format(&now),
+                "lost contact with the apiserver for {}, longer than the event TTL ({}): events created and expired in that time were never seen",
+                span(now - last),
+                span(ttl),
+            );
+        }
+    }
+}
+
+/// `2h13m5s`: a span of time for messages.
+fn span(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
+/// One watch line: a notification, or an error `Status` the server wrote
+/// in place of one.
+fn decode_line(line: &str, scope: &Scope) -> Result<WatchEvent<WireEvent>, ApiError> {
+    match serde_json::from_str::<WatchEvent<WireEvent>>(line) {
+        Ok(ev) => Ok(ev),
+        Err(e) => match serde_json::from_str::<kube::core::Status>(line) {
+            Ok(status) if status.code != 0 => Err(ApiError::from_status(&status, scope, None)),
+            _ => Err(ApiError::Malformed {
+                verb: "watch",
+                reason: e.to_string(),
+            }),
+        },
     }
 }

@@ -1,0 +1,182 @@
+//! `kev [FLAGS] [EXPR...]`: list events, and with `-w` follow them.
+//!
+//! Settings → connect → resolve `--for` through discovery → the filter and
+//! its field selector → (with `--state-file`) the cluster's identity, the
+//! state, the resume position → a watch source, the terminal sink → the
+//! pipeline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{Cluster, connect};
+use crate::config::{Follow, StateSettings, TailSettings};
+use crate::exit::Failure;
+use crate::model::Clock;
+use crate::pipeline::Pipeline;
+use crate::pipeline::checkpoint::Checkpoint;
+use crate::pipeline::dedupe::{DEFAULT_CAP, Dedupe};
+use crate::pipeline::state::{ClusterRecord, DeliveredEntry, Selection, State, StateLock};
+use crate::sink::TerminalSink;
+use crate::source::discovery;
+use crate::source::identity::identify;
+use crate::source::list::ListOptions;
+use crate::source::watch::{EventWatcher, Start, WatchOptions};
+
+/// How often the state file is written while something changes.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Batches queued per sink.
+const SINK_QUEUE: usize = 16;
+
+/// Run `kev [FLAGS] [EXPR...]`.
+pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure> {
+    crate::client::install_crypto_provider();
+    let cluster = connect(&s.cluster).await.map_err(Failure::usage)?;
+    let namespace = s.namespaces.resolve(&cluster.default_namespace);
+    let target = match &s.filter.for_object {
+        Some(spec) => Some(discovery::resolve(&cluster.client, spec).await.map_err(
+            |e| match e {
+                discovery::ForError::Discovery(_) => Failure::runtime(e),
+                _ => Failure::usage(e),
+            },
+        )?),
+        None => None,
+    };
+    let filter = s.filter.build(target).map_err(Failure::usage)?;
+    let fs = filter.field_selector().to_string();
+    let list = ListOptions {
+        namespace: namespace.clone(),
+        field_selector: (!fs.is_empty()).then_some(fs),
+        page_size: s.page_size,
+        request_timeout: s.request_timeout,
+    };
+    tracing::debug!(field_selector = ?list.field_selector, namespace = ?namespace, "reading events");
+
+    let mut dedupe = Dedupe::new(s.event_ttl, DEFAULT_CAP);
+    let mut start = match s.follow {
+        Follow::WatchOnly => Start::WatchOnly,
+        Follow::No | Follow::Watch => Start::List,
+    };
+    // Held for the whole run: no second kev writes this state file.
+    let mut _lock = None;
+    let checkpoint = match &s.state {
+        Some(st) => {
+            let (checkpoint, lock) =
+                open_state(st, &cluster, &list, &s, &mut dedupe, &mut start).await?;
+            _lock = Some(lock);
+            Some(checkpoint)
+        }
+        None => None,
+    };
+
+    let note = match &namespace {
+        Some(ns) => format!("No events found in {ns} namespace."),
+        None => "No events found.".to_string(),
+    };
+    let sink = TerminalSink::new(
+        s.output.format,
+        s.output.table(namespace.is_none()),
+        Clock::System,
+    )
+    .empty_listing_note(Some(note));
+    let pipeline = Pipeline {
+        filter: Arc::new(filter),
+        clock: Clock::System,
+        dedupe: Some(dedupe),
+        include_deleted: s.include_deleted,
+        checkpoint,
+        checkpoint_interval: CHECKPOINT_INTERVAL,
+        sinks: vec![Box::new(sink)],
+        sink_queue: SINK_QUEUE,
+        cluster: None,
+    };
+    let mut opts = WatchOptions::new(list);
+    opts.start = start;
+    opts.event_ttl = s.event_ttl;
+    let watcher = EventWatcher::new(cluster.client.clone(), cluster.url.clone(), opts);
+    let report = pipeline
+        .run_watch(watcher, s.follow != Follow::No, stop)
+        .await
+        .map_err(Failure::runtime)?;
+    tracing::debug!(?report, "done");
+    Ok(())
+}
+
+/// Lock and load the state file, check it belongs to this cluster, seed the
+/// dedupe set from it and choose where to start.
+async fn open_state(
+    st: &StateSettings,
+    cluster: &Cluster,
+    list: &ListOptions,
+    s: &TailSettings,
+    dedupe: &mut Dedupe,
+    start: &mut Start,
+) -> Result<(Checkpoint, StateLock), Failure> {
+    let lock = StateLock::acquire(&st.path).map_err(Failure::usage)?;
+    let identity = identify(&cluster.client, &cluster.url, list.request_timeout)
+        .await
+        .map_err(Failure::runtime)?;
+    let record = ClusterRecord {
+        server: identity.server,
+        uid: identity.uid,
+    };
+    let selection = Selection {
+        namespace: list.namespace.clone(),
+        field_selector: list.field_selector.clone(),
+    };
+    let ttl_secs = s.event_ttl.as_secs();
+    let loaded = if st.reset {
+        None
+    } else {
+        State::load(&st.path).map_err(Failure::usage)?
+    };
+    let Some(mut state) = loaded else {
+        return Ok((
+            Checkpoint::new(st.path.clone(), State::new(record, selection, ttl_secs)),
+            lock,
+        ));
+    };
+    state
+        .check_cluster(&st.path, &record)
+        .map_err(Failure::usage)?;
+    let now = Utc::now();
+    let away = now - state.saved_at;
+    if away.to_std().is_ok_and(|a| a > s.event_ttl) {
+        tracing::warn!(
+            since = %crate::model::time_serde::format(&state.saved_at),
+            "the state file was last written {}s ago, longer than the event TTL ({}s): events created and expired in that time were never seen",
+            away.num_seconds(),
+            ttl_secs,
+        );
+    }
+    for DeliveredEntry(uid, rv, count, at) in &state.delivered {
+        dedupe.insert(uid, rv, *count, *at);
+    }
+    dedupe.prune(now);
+    if state.selection != selection {
+        tracing::warn!(
+            "the state file was written for {}, and this run reads {selection}: relisting, and skipping what was already delivered",
+            state.selection
+        );
+        state.resource_version = None;
+    }
+    if s.follow != Follow::No {
+        *start = match &state.resource_version {
+            Some(rv) => Start::Resume {
+                resource_version: rv.clone(),
+            },
+            None => Start::Relist,
+        };
+    }
+    // Keep a uid learnt before if it cannot be read now (RBAC changed).
+    state.cluster = ClusterRecord {
+        uid: record.uid.or(state.cluster.uid.take()),
+        server: record.server,
+    };
+    state.selection = selection;
+    state.event_ttl_seconds = ttl_secs;
+    Ok((Checkpoint::new(st.path.clone(), state), lock))
+}

@@ -1,0 +1,478 @@
+//! Resolved settings: what the flags mean, checked before anything runs.
+//!
+//! [`crate::cli`] holds the flags as typed; this module turns them into
+//! settings a command can run with (ripgrep's low args → high args): the
+//! filter compiled (a typo is reported with its column before any
+//! connection is made), `--for` parsed, durations and namespaces validated,
+//! the output chosen. Nothing here does I/O; what needs the cluster (the
+//! context's default namespace, `--for` through discovery) is resolved by
+//! the command, through the methods here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::cli::{Cli, FilterArgs, OutputArgs, ReplayArgs};
+use crate::client::ClusterOptions;
+use crate::filter::duration::parse_duration;
+use crate::filter::{Filter, FilterError, Span, Sugar, TimeBound, parse_time_bound};
+use crate::model::{Clock, ObjectSpec, ObjectTarget};
+use crate::output::{OutputFormat, TableOptions};
+
+/// Settings that cannot be used: a usage error (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A filter expression or filter flag is wrong; shown with a caret.
+    #[error("{}", .0.render())]
+    Filter(FilterError),
+    /// A flag's value is wrong.
+    #[error("{flag} {value:?}: {reason}")]
+    Value {
+        /// The flag.
+        flag: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+// Not `#[from]`: that would make the FilterError a `source`, and the
+// message would be printed twice in the error chain.
+impl From<FilterError> for SettingsError {
+    fn from(e: FilterError) -> Self {
+        SettingsError::Filter(e)
+    }
+}
+
+/// Which namespace to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Namespaces {
+    /// Every namespace (`-A`).
+    All,
+    /// This one (`-n`).
+    One(String),
+    /// The kubeconfig context's namespace, else `default`.
+    ContextDefault,
+}
+
+impl Namespaces {
+    /// The namespace to read, `None` for all, given the context's default.
+    pub fn resolve(&self, context_default: &str) -> Option<String> {
+        match self {
+            Namespaces::All => None,
+            Namespaces::One(ns) => Some(ns.clone()),
+            Namespaces::ContextDefault => Some(context_default.to_string()),
+        }
+    }
+}
+
+/// How long to keep going.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Follow {
+    /// List and exit.
+    No,
+    /// List, then watch (`-w`).
+    Watch,
+    /// Watch only (`--watch-only`).
+    WatchOnly,
+}
+
+/// The terminal output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputSettings {
+    /// `-o`.
+    pub format: OutputFormat,
+    /// `--no-headers`.
+    pub no_headers: bool,
+    /// Colour on (`--color`, `NO_COLOR`, and whether stdout is a terminal).
+    pub color: bool,
+}
+
+impl OutputSettings {
+    /// From the flags and the environment.
+    pub fn from_args(out: &OutputArgs) -> OutputSettings {
+        use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        OutputSettings {
+            format: out.output,
+            no_headers: out.no_headers,
+            color: out.color.enabled(std::io::stdout().is_terminal(), no_color),
+        }
+    }
+
+    /// The table options, with or without the NAMESPACE column.
+    pub fn table(&self, namespace_column: bool) -> TableOptions {
+        TableOptions {
+            namespace_column,
+            no_headers: self.no_headers,
+            color: self.color,
+        }
+    }
+}
+
+/// The state file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateSettings {
+    /// Where.
+    pub path: PathBuf,
+    /// `--reset-state`: ignore what it holds.
+    pub reset: bool,
+}
+
+/// The filter flags and words, checked; `--for` is resolved later.
+#[derive(Clone, Debug)]
+pub struct FilterSettings {
+    words: Vec<String>,
+    sugar: Sugar,
+    /// `--for`, parsed.
+    pub for_object: Option<ObjectSpec>,
+}
+
+impl FilterSettings {
+    /// Check the filter flags and words (compiling them once, so an error
+    /// shows before anything else happens); `namespaces` are extra
+    /// `namespace in (...)` terms (replay's `-n`).
+    pub fn from_args(
+        words: &[String],
+        args: &FilterArgs,
+        namespaces: Vec<String>,
+    ) -> Result<FilterSettings, SettingsError> {
+        let for_object = args
+            .for_object
+            .as_deref()
+            .map(|text| ObjectSpec::parse(text).map_err(|e| for_error(text, e)))
+            .transpose()?;
+        let sugar = Sugar {
+            types: args.types.clone(),
+            reasons: args.reasons.clone(),
+            kinds: args.kinds.clone(),
+            namespaces,
+            for_object: None,
+            since: time_flag("--since", args.since.as_deref())?,
+            until: time_flag("--until", args.until.as_deref())?,
+            match_message: args.match_message.clone(),
+        };
+        if let (Some(TimeBound::At(since)), Some(TimeBound::At(until))) = (sugar.since, sugar.until)
+            && since > until
+        {
+            return Err(SettingsError::Value {
+                flag: "--until",
+                value: args.until.clone().unwrap_or_default(),
+                reason: "is before --since: no event can be in that window".to_string(),
+            });
+        }
+        if let (Some(TimeBound::Ago(since)), Some(TimeBound::Ago(until))) =
+            (sugar.since, sugar.until)
+            && until > since
+        {
+            return Err(SettingsError::Value {
+                flag: "--until",
+                value: args.until.clone().unwrap_or_default(),
+                reason: "is further back than --since: no event can be in that window".to_string(),
+            });
+        }
+        let settings = FilterSettings {
+            words: words.to_vec(),
+            sugar,
+            for_object,
+        };
+        settings.build(None)?;
+        Ok(settings)
+    }
+
+    /// The filter, with `--for` resolved to `target`.
+    pub fn build(&self, target: Option<ObjectTarget>) -> Result<Filter, SettingsError> {
+        let sugar = Sugar {
+            for_object: target,
+            ..self.sugar.clone()
+        };
+        Ok(Filter::build(&self.words, &sugar)?)
+    }
+
+    /// The filter with `--for` resolved offline (replay: kubectl's built-in
+    /// names, or a Kind as the API spells it).
+    pub fn build_offline(&self) -> Result<Filter, SettingsError> {
+        let target = match &self.for_object {
+            Some(spec) => Some(
+                spec.offline_target()
+                    .map_err(|e| for_error(&spec.text, e))?,
+            ),
+            None => None,
+        };
+        self.build(target)
+    }
+}
+
+fn for_error(text: &str, e: crate::model::ObjectSpecError) -> SettingsError {
+    FilterError::new(e.message, "--for", text, Span::new(e.span.0, e.span.1)).into()
+}
+
+fn time_flag(flag: &str, value: Option<&str>) -> Result<Option<TimeBound>, FilterError> {
+    value
+        .map(|v| {
+            parse_time_bound(v).map_err(|mut e| {
+                e.origin = flag.to_string();
+                e
+            })
+        })
+        .transpose()
+}
+
+/// `kev [FLAGS] [EXPR...]`: list, and with `-w` follow.
+#[derive(Clone, Debug)]
+pub struct TailSettings {
+    /// Which kubeconfig and context.
+    pub cluster: ClusterOptions,
+    /// Which namespace.
+    pub namespaces: Namespaces,
+    /// What to show.
+    pub filter: FilterSettings,
+    /// List only, or follow.
+    pub follow: Follow,
+    /// `--include-deleted`.
+    pub include_deleted: bool,
+    /// The output.
+    pub output: OutputSettings,
+    /// `--chunk-size`.
+    pub page_size: u32,
+    /// `--request-timeout`; `None`: no limit.
+    pub request_timeout: Option<Duration>,
+    /// `--event-ttl`.
+    pub event_ttl: Duration,
+    /// `--state-file`.
+    pub state: Option<StateSettings>,
+}
+
+impl TailSettings {
+    /// From the command line.
+    pub fn from_cli(cli: &Cli) -> Result<TailSettings, SettingsError> {
+        let c = &cli.cluster;
+        let namespaces = match (&c.namespace, c.all_namespaces) {
+            (_, true) => Namespaces::All,
+            (Some(ns), false) => Namespaces::One(valid_namespace(ns)?),
+            (None, false) => Namespaces::ContextDefault,
+        };
+        let follow = match (cli.follow.watch, cli.follow.watch_only) {
+            (_, true) => Follow::WatchOnly,
+            (true, false) => Follow::Watch,
+            (false, false) => Follow::No,
+        };
+        let request_timeout = duration_flag("--request-timeout", &c.request_timeout)?;
+        let event_ttl = duration_flag("--event-ttl", &cli.follow.event_ttl)?.ok_or_else(|| {
+            SettingsError::Value {
+                flag: "--event-ttl",
+                value: cli.follow.event_ttl.clone(),
+                reason: "must be longer than 0s".to_string(),
+            }
+        })?;
+        Ok(TailSettings {
+            cluster: ClusterOptions {
+                kubeconfig: c.kubeconfig.clone(),
+                context: c.context.clone(),
+            },
+            namespaces,
+            filter: FilterSettings::from_args(&cli.expr, &cli.filter, Vec::new())?,
+            follow,
+            include_deleted: cli.follow.include_deleted,
+            output: OutputSettings::from_args(&cli.output),
+            page_size: c.chunk_size.max(1),
+            request_timeout,
+            event_ttl,
+            state: cli.follow.state_file.clone().map(|path| StateSettings {
+                path,
+                reset: cli.follow.reset_state,
+            }),
+        })
+    }
+}
+
+/// `kev replay`.
+#[derive(Clone, Debug)]
+pub struct ReplaySettings {
+    /// The inputs (`-` for stdin).
+    pub files: Vec<String>,
+    /// "Now" for ages and relative windows.
+    pub clock: Clock,
+    /// The filter (`--for` resolved offline).
+    pub filter: Filter,
+    /// The output.
+    pub output: OutputSettings,
+    /// Show the NAMESPACE column.
+    pub namespace_column: bool,
+}
+
+impl ReplaySettings {
+    /// From `kev replay`'s arguments.
+    pub fn from_args(args: &ReplayArgs) -> Result<ReplaySettings, SettingsError> {
+        let clock = match &args.now {
+            Some(t) => Clock::Fixed(
+                DateTime::parse_from_rfc3339(t)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|e| SettingsError::Value {
+                        flag: "--now",
+                        value: t.clone(),
+                        reason: format!("not an RFC 3339 time: {e}"),
+                    })?,
+            ),
+            None => Clock::Fixed(Utc::now()),
+        };
+        let namespaces = args.namespace.iter().cloned().collect();
+        let filter =
+            FilterSettings::from_args(&args.expr, &args.filter, namespaces)?.build_offline()?;
+        Ok(ReplaySettings {
+            files: args.files.clone(),
+            clock,
+            filter,
+            output: OutputSettings::from_args(&args.output),
+            namespace_column: args.namespace.is_none() || args.all_namespaces,
+        })
+    }
+}
+
+/// A duration flag: the filter language's durations (`90s`, `15m`, `1h`),
+/// `0` (or `0s`) meaning none.
+fn duration_flag(flag: &'static str, value: &str) -> Result<Option<Duration>, SettingsError> {
+    if value == "0" {
+        return Ok(None);
+    }
+    match parse_duration(value) {
+        Some(0) => Ok(None),
+        Some(secs) => Ok(Some(Duration::from_secs(secs))),
+        None => Err(SettingsError::Value {
+            flag,
+            value: value.to_string(),
+            reason: format!("expected {}", crate::filter::duration::DURATION_HELP),
+        }),
+    }
+}
+
+/// A namespace name must be a DNS-1123 label: it becomes part of a URL path.
+fn valid_namespace(ns: &str) -> Result<String, SettingsError> {
+    let ok = !ns.is_empty()
+        && ns.len() <= 63
+        && ns
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-');
+    if ok {
+        Ok(ns.to_string())
+    } else {
+        Err(SettingsError::Value {
+            flag: "--namespace",
+            value: ns.to_string(),
+            reason: "invalid namespace: a namespace is a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)".to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn tail(args: &[&str]) -> Result<TailSettings, SettingsError> {
+        let mut all = vec!["kev"];
+        all.extend_from_slice(args);
+        TailSettings::from_cli(&Cli::try_parse_from(all).unwrap())
+    }
+
+    #[test]
+    fn defaults() {
+        let s = tail(&[]).unwrap();
+        assert_eq!(s.namespaces, Namespaces::ContextDefault);
+        assert_eq!(s.follow, Follow::No);
+        assert_eq!(s.request_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(s.event_ttl, Duration::from_secs(3600));
+        assert!(s.state.is_none());
+    }
+
+    #[test]
+    fn namespaces_must_be_labels() {
+        assert_eq!(
+            tail(&["-n", "pay-ments2"]).unwrap().namespaces,
+            Namespaces::One("pay-ments2".into())
+        );
+        for bad in [
+            "../../apis/apps/v1/deployments?x=",
+            "Payments",
+            "a-",
+            "-a",
+            "a_b",
+        ] {
+            let e = tail(&[&format!("--namespace={bad}")])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("invalid namespace"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn durations_and_windows() {
+        assert_eq!(
+            tail(&["--request-timeout", "0"]).unwrap().request_timeout,
+            None
+        );
+        assert_eq!(
+            tail(&["--event-ttl", "10m"]).unwrap().event_ttl,
+            Duration::from_secs(600)
+        );
+        assert!(tail(&["--event-ttl", "0"]).is_err());
+        assert!(
+            tail(&["--request-timeout", "soon"])
+                .unwrap_err()
+                .to_string()
+                .contains("--request-timeout")
+        );
+        let e = tail(&["--since", "1h", "--until", "2h"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("further back than --since"), "{e}");
+        tail(&["--since", "2h", "--until", "1h"]).unwrap();
+    }
+
+    #[test]
+    fn filter_typos_fail_before_connecting() {
+        let e = tail(&["reason=~\"(Back\""]).unwrap_err().to_string();
+        assert!(e.contains("invalid regex") && e.contains('^'), "{e}");
+        let e = tail(&["--for", "pod/"]).unwrap_err().to_string();
+        assert!(
+            e.contains("--for") && e.contains("expected KIND/NAME"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn for_is_pushed_with_its_api_version() {
+        let s = tail(&["--for", "deploy/web"]).unwrap();
+        let f = s
+            .filter
+            .build(Some(ObjectTarget {
+                kind: "Deployment".into(),
+                api_version: Some("apps/v1".into()),
+                name: "web".into(),
+            }))
+            .unwrap();
+        let fs = f.field_selector().to_string();
+        assert!(fs.contains("involvedObject.apiVersion=apps/v1"), "{fs}");
+        assert!(fs.contains("involvedObject.kind=Deployment"), "{fs}");
+    }
+
+    #[test]
+    fn state_flags() {
+        let s = tail(&["-w", "--state-file", "s.json", "--reset-state"]).unwrap();
+        assert_eq!(
+            s.state,
+            Some(StateSettings {
+                path: "s.json".into(),
+                reset: true
+            })
+        );
+        assert!(
+            Cli::try_parse_from(["kev", "--reset-state"]).is_err(),
+            "--reset-state needs --state-file"
+        );
+    }
+}

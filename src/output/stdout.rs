@@ -1,0 +1,73 @@
+//! Writing to stdout, with a closed pipe handled in one place.
+//!
+//! `kev -A | head -1` closes kev's stdout after one line. That is not a
+//! failure: the reader has what it wanted. [`Stdout`] turns the broken pipe
+//! into a state ([`Stdout::is_closed`]) that the terminal sink reports as
+//! "closed", and every later write is a no-op; other write errors are errors.
+//! Everything kev writes to stdout (events, completions, the man page) goes
+//! through it.
+
+use std::io::{self, Write};
+
+/// A buffered stdout that treats a closed pipe as the end, not an error.
+#[derive(Debug)]
+pub struct Stdout {
+    out: io::BufWriter<io::Stdout>,
+    closed: bool,
+}
+
+impl Default for Stdout {
+    fn default() -> Self {
+        Stdout::new()
+    }
+}
+
+impl Stdout {
+    /// A 1 MiB-buffered stdout.
+    pub fn new() -> Stdout {
+        Stdout {
+            out: io::BufWriter::with_capacity(1 << 20, io::stdout()),
+            closed: false,
+        }
+    }
+
+    /// Whether the reader went away.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Run `f` against stdout. A broken pipe marks stdout closed and is not
+    /// an error; once closed, nothing more is written.
+    pub fn write_with(
+        &mut self,
+        f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match f(&mut self.out) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            r => r,
+        }
+    }
+
+    /// Write bytes.
+    pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_with(|w| w.write_all(bytes))
+    }
+
+    /// Flush the buffer to the pipe.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.write_with(|w| w.flush())
+    }
+}
+
+/// Write `bytes` to stdout and flush, a closed pipe being success.
+pub fn print_bytes(bytes: &[u8]) -> io::Result<()> {
+    let mut out = Stdout::new();
+    out.write_all(bytes)?;
+    out.flush()
+}

@@ -1,0 +1,325 @@
+//! The dedupe stage: the same `(uid, resourceVersion)` never passes twice.
+//!
+//! An event is updated in place, so kev keeps, per event uid, the
+//! resourceVersion (and count) it last let through. An occurrence whose uid
+//! is known at the same resourceVersion is a repeat — what a relist after
+//! `410 Gone`, or a resume from a state file, shows again — and is dropped.
+//! A new resourceVersion is a new occurrence and passes.
+//!
+//! The memory is bounded two ways:
+//!
+//! - **by the event TTL**: an entry is pruned once the event it remembers
+//!   must have expired on the apiserver: `ttl` (plus a grace period for the
+//!   apiserver's lease reuse) after kev *observed* that version. The write
+//!   happened before kev saw it, so it expired before then; after pruning the
+//!   same version can never come back.
+//! - **by a hard cap**: past `cap` entries the oldest are evicted, each
+//!   counted ([`DedupeStats::evicted_cap`]) and logged (at most once a
+//!   minute): an evicted event seen again in a relist would be delivered
+//!   again.
+//!
+//! When a relist shows an event whose count jumped by more than one since
+//! kev last let it through, the updates in between were never observable one
+//! by one (they were superseded while kev was not watching): they are
+//! counted as coalesced and logged.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// How long after the TTL an entry is kept, for the apiserver's lease
+/// reuse (events may outlive `--event-ttl` by up to a minute) and clock skew.
+pub const TTL_GRACE: Duration = Duration::from_secs(120);
+
+/// One remembered event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// The resourceVersion last let through.
+    pub resource_version: Arc<str>,
+    /// Its count.
+    pub count: i64,
+    /// When kev observed that version (Unix seconds).
+    pub observed_at: i64,
+}
+
+/// Counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DedupeStats {
+    /// Occurrences dropped as repeats.
+    pub repeats: u64,
+    /// Entries pruned after the TTL.
+    pub expired: u64,
+    /// Entries evicted by the cap.
+    pub evicted_cap: u64,
+    /// Occurrences a relist showed were coalesced (count jumps minus one).
+    pub coalesced: u64,
+}
+
+/// What [`Dedupe::admit`] decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A new occurrence: let it through.
+    New,
+    /// Already let through: drop it.
+    Repeat,
+}
+
+/// The delivered set; see the module docs.
+#[derive(Debug)]
+pub struct Dedupe {
+    seen: HashMap<Arc<str>, Seen>,
+    /// (observed_at, uid) in the order entries were written; stale pairs
+    /// (the uid was updated since) are skipped when pruning.
+    order: VecDeque<(i64, Arc<str>)>,
+    keep_secs: i64,
+    cap: usize,
+    stats: DedupeStats,
+    last_cap_log: Option<DateTime<Utc>>,
+}
+
+/// The default cap on remembered events.
+pub const DEFAULT_CAP: usize = 1_000_000;
+
+impl Dedupe {
+    /// Remember events for `ttl` (plus [`TTL_GRACE`]), at most `cap` of them.
+    pub fn new(ttl: Duration, cap: usize) -> Dedupe {
+        Dedupe {
+            seen: HashMap::new(),
+            order: VecDeque::new(),
+            keep_secs: (ttl + TTL_GRACE).as_secs() as i64,
+            cap: cap.max(1),
+            stats: DedupeStats::default(),
+            last_cap_log: None,
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> &DedupeStats {
+        &self.stats
+    }
+
+    /// How many events are remembered.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+
+    /// What is remembered for `uid`.
+    pub fn get(&self, uid: &str) -> Option<&Seen> {
+        self.seen.get(uid)
+    }
+
+    /// Decide on one occurrence observed at `observed_at`. `relisted`: it
+    /// came from a relist or a resume (count jumps there are coalesced
+    /// updates, not the recorder's own batching).
+    pub fn admit(
+        &mut self,
+        uid: &str,
+        resource_version: &str,
+        count: i64,
+        observed_at: DateTime<Utc>,
+        relisted: bool,
+    ) -> Verdict {
+        if let Some(prev) = self.seen.get(uid) {
+            if &*prev.resource_version == resource_version {
+                self.stats.repeats += 1;
+                return Verdict::Repeat;
+            }
+            if relisted && count > prev.count + 1 {
+                let missed = (count - prev.count - 1) as u64;
+                self.stats.coalesced += missed;
+                tracing::info!(
+                    uid,
+                    from = prev.count,
+                    to = count,
+                    "{missed} update(s) of an event were superseded while kev was not watching; delivering its latest state"
+                );
+            }
+        }
+        self.insert(uid, resource_version, count, observed_at.timestamp());
+        self.prune(observed_at);
+        Verdict::New
+    }
+
+    /// Remember `uid` at `resource_version` (a state file's entries, or an
+    /// admitted occurrence).
+    pub fn insert(&mut self, uid: &str, resource_version: &str, count: i64, observed_at: i64) {
+        let uid: Arc<str> = match self.seen.get_key_value(uid) {
+            Some((k, _)) => k.clone(),
+            None => Arc::from(uid),
+        };
+        self.seen.insert(
+            uid.clone(),
+            Seen {
+                resource_version: Arc::from(resource_version),
+                count,
+                observed_at,
+            },
+        );
+        self.order.push_back((observed_at, uid));
+        if self.order.len() > 2 * self.seen.len() + 1024 {
+            self.compact_order();
+        }
+        while self.seen.len() > self.cap {
+            self.evict_oldest();
+        }
+    }
+
+    /// Forget `uid` (its event was deleted: it cannot come back).
+    pub fn forget(&mut self, uid: &str) {
+        self.seen.remove(uid);
+    }
+
+    /// Forget every event not in `listed`: after a complete relist, what it
+    /// does not hold is gone from the apiserver.
+    pub fn retain_listed<'a>(&mut self, listed: impl IntoIterator<Item = &'a str>) {
+        let keep: std::collections::HashSet<&str> = listed.into_iter().collect();
+        self.seen.retain(|uid, _| keep.contains(&**uid));
+        self.compact_order();
+    }
+
+    /// Drop entries older than the TTL at `now`.
+    pub fn prune(&mut self, now: DateTime<Utc>) {
+        let horizon = now.timestamp() - self.keep_secs;
+        while let Some((at, uid)) = self.order.front() {
+            if *at >= horizon {
+                break;
+            }
+            if self.seen.get(uid).is_some_and(|s| s.observed_at == *at) {
+                self.seen.remove(uid);
+                self.stats.expired += 1;
+            }
+            self.order.pop_front();
+        }
+    }
+
+    /// Every remembered entry.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Seen)> {
+        self.seen.iter().map(|(k, v)| (&**k, v))
+    }
+
+    fn evict_oldest(&mut self) {
+        while let Some((at, uid)) = self.order.pop_front() {
+            if self.seen.get(&uid).is_some_and(|s| s.observed_at == at) {
+                self.seen.remove(&uid);
+                self.stats.evicted_cap += 1;
+                let now = Utc::now();
+                if self
+                    .last_cap_log
+                    .is_none_or(|t| now - t > chrono::Duration::minutes(1))
+                {
+                    self.last_cap_log = Some(now);
+                    tracing::warn!(
+                        cap = self.cap,
+                        evicted = self.stats.evicted_cap,
+                        "the dedupe set is full; forgetting the oldest events (a relist may deliver them again)"
+                    );
+                }
+                return;
+            }
+        }
+    }
+
+    /// Rebuild the order queue from the live entries.
+    fn compact_order(&mut self) {
+        let mut order: Vec<(i64, Arc<str>)> = self
+            .seen
+            .iter()
+            .map(|(uid, s)| (s.observed_at, uid.clone()))
+            .collect();
+        order.sort();
+        self.order = order.into();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn same_version_is_a_repeat_new_version_is_new() {
+        let mut d = Dedupe::new(Duration::from_secs(3600), 10);
+        assert_eq!(d.admit("a", "1", 1, at(0), false), Verdict::New);
+        assert_eq!(d.admit("a", "1", 1, at(1), true), Verdict::Repeat);
+        assert_eq!(d.admit("a", "2", 2, at(2), false), Verdict::New);
+        assert_eq!(d.admit("a", "2", 2, at(3), true), Verdict::Repeat);
+        assert_eq!(d.admit("b", "2", 1, at(3), true), Verdict::New);
+        assert_eq!(d.stats().repeats, 2);
+    }
+
+    #[test]
+    fn entries_expire_after_ttl_and_grace() {
+        let mut d = Dedupe::new(Duration::from_secs(60), 10);
+        d.admit("a", "1", 1, at(0), false);
+        d.admit("b", "1", 1, at(100), false);
+        d.prune(at(60 + 120));
+        assert!(d.get("a").is_some(), "kept through the grace period");
+        d.prune(at(60 + 120 + 1));
+        assert!(d.get("a").is_none());
+        assert!(d.get("b").is_some());
+        assert_eq!(d.stats().expired, 1);
+    }
+
+    #[test]
+    fn an_update_restarts_the_clock() {
+        let mut d = Dedupe::new(Duration::from_secs(60), 10);
+        d.admit("a", "1", 1, at(0), false);
+        d.admit("a", "2", 2, at(150), false);
+        d.prune(at(200));
+        assert_eq!(&*d.get("a").unwrap().resource_version, "2");
+    }
+
+    #[test]
+    fn the_cap_evicts_the_oldest_and_counts() {
+        let mut d = Dedupe::new(Duration::from_secs(3600), 3);
+        for (i, uid) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            d.admit(uid, "1", 1, at(i as i64), false);
+        }
+        assert_eq!(d.len(), 3);
+        assert!(d.get("a").is_none() && d.get("b").is_none());
+        assert_eq!(d.stats().evicted_cap, 2);
+    }
+
+    #[test]
+    fn relist_count_jumps_are_coalesced() {
+        let mut d = Dedupe::new(Duration::from_secs(3600), 10);
+        d.admit("a", "1", 4, at(0), false);
+        d.admit("a", "9", 9, at(10), true);
+        assert_eq!(d.stats().coalesced, 4, "5, 6, 7, 8 were never seen");
+        d.admit("a", "10", 12, at(20), false);
+        assert_eq!(
+            d.stats().coalesced,
+            4,
+            "jumps on the watch are the recorder's"
+        );
+    }
+
+    #[test]
+    fn order_queue_stays_bounded_under_updates() {
+        let mut d = Dedupe::new(Duration::from_secs(3600), 100);
+        for i in 0..10_000 {
+            d.admit("a", &i.to_string(), i, at(i), false);
+        }
+        assert_eq!(d.len(), 1);
+        assert!(d.order.len() <= 2 * d.len() + 1025);
+    }
+
+    #[test]
+    fn retain_listed_forgets_what_is_gone() {
+        let mut d = Dedupe::new(Duration::from_secs(3600), 10);
+        d.admit("a", "1", 1, at(0), false);
+        d.admit("b", "1", 1, at(0), false);
+        d.retain_listed(["b"]);
+        assert!(d.get("a").is_none() && d.get("b").is_some());
+    }
+}

@@ -1,0 +1,117 @@
+//! Requests to the apiserver, classified into [`ApiError`]s.
+//!
+//! kev sends its requests through `kube::Client::send` rather than kube's
+//! typed helpers because it needs what those drop: the `Retry-After` header
+//! of a 429/503/504 (kube's own retry layer, which would honour it silently
+//! and for minutes, is turned off in [`crate::client`]), and a timeout per
+//! request (`--request-timeout`). Error bodies are read as Kubernetes
+//! `Status` objects; text that is not one (a proxy's HTML page) is kept,
+//! shortened, as the message.
+
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use kube::client::Body;
+use kube::core::Status;
+
+use super::{ApiError, Scope};
+
+/// Longest part of a non-`Status` error body kept in a message.
+const MAX_BODY_IN_MESSAGE: usize = 200;
+
+/// Send `req` and return the response if it is a success; any other status
+/// is an [`ApiError`] for `scope`. `timeout` bounds the wait for the
+/// response head (and, through [`body_text`], for the body).
+pub async fn send(
+    client: &kube::Client,
+    req: http::Request<Vec<u8>>,
+    scope: &Scope,
+    timeout: Option<Duration>,
+) -> Result<http::Response<Body>, ApiError> {
+    let fut = client.send(req.map(Body::from));
+    let res = match timeout {
+        Some(t) => tokio::time::timeout(t, fut)
+            .await
+            .map_err(|_| ApiError::Timeout {
+                verb: scope.verb,
+                after: t,
+            })?,
+        None => fut.await,
+    };
+    let res = res.map_err(|e| ApiError::from_kube(e, scope))?;
+    if res.status().is_success() {
+        return Ok(res);
+    }
+    let code = res.status().as_u16();
+    let retry_after = res
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = read_body(res.into_body(), scope, timeout).await?;
+    let status = match serde_json::from_slice::<Status>(&body) {
+        Ok(s) if s.code != 0 || !s.message.is_empty() => s,
+        _ => {
+            let text = String::from_utf8_lossy(&body);
+            let text = text.trim();
+            let mut short: String = text.chars().take(MAX_BODY_IN_MESSAGE).collect();
+            if short.len() < text.len() {
+                short.push('…');
+            }
+            Status::failure(&short, "").with_code(code)
+        }
+    };
+    let mut status = status;
+    if status.code == 0 {
+        status.code = code;
+    }
+    Err(ApiError::from_status(&status, scope, retry_after))
+}
+
+async fn read_body(
+    body: Body,
+    scope: &Scope,
+    timeout: Option<Duration>,
+) -> Result<Vec<u8>, ApiError> {
+    let collect = body.collect();
+    let collected = match timeout {
+        Some(t) => tokio::time::timeout(t, collect)
+            .await
+            .map_err(|_| ApiError::Timeout {
+                verb: scope.verb,
+                after: t,
+            })?,
+        None => collect.await,
+    };
+    collected
+        .map(|c| c.to_bytes().to_vec())
+        .map_err(|e| ApiError::Unreachable {
+            url: scope.url.clone(),
+            reason: crate::client::one_line(&e),
+        })
+}
+
+/// The whole body of a successful response, as text.
+pub async fn body_text(
+    res: http::Response<Body>,
+    scope: &Scope,
+    timeout: Option<Duration>,
+) -> Result<String, ApiError> {
+    let bytes = read_body(res.into_body(), scope, timeout).await?;
+    String::from_utf8(bytes).map_err(|e| ApiError::Malformed {
+        verb: scope.verb,
+        reason: e.to_string(),
+    })
+}
+
+/// GET `path` and return the body text.
+pub async fn get_text(
+    client: &kube::Client,
+    req: http::Request<Vec<u8>>,
+    scope: &Scope,
+    timeout: Option<Duration>,
+) -> Result<String, ApiError> {
+    let res = send(client, req, scope, timeout).await?;
+    body_text(res, scope, timeout).await
+}
