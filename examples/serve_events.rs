@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use chrono::Utc;
 use clap::Parser;
-use kev::testkit::{EventGenerator, FakeApiServer, FakeCluster};
+use kev_testkit::{EventGenerator, FakeApiServer, FakeCluster};
 
 /// Serve N generated Kubernetes Events from a fake apiserver.
 #[derive(Debug, Parser)]

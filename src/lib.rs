@@ -14,7 +14,6 @@
 //! - [`output`]: printers for `-o table|wide|json|yaml|ndjson`, terminal escaping,
 //!   kubectl's human durations.
 //! - [`exit`]: exit codes.
-//! - [`testkit`]: an in-process fake apiserver for tests and benchmarks.
 
 pub mod app;
 pub mod cli;
@@ -26,4 +25,3 @@ pub mod output;
 pub mod replay_cmd;
 pub mod select;
 pub mod source;
-pub mod testkit;

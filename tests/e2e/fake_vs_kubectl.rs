@@ -1,9 +1,9 @@
-//! kubectl against kev's in-process fake apiserver (kev::testkit). It lives
+//! kubectl against kev's in-process fake apiserver (kev_testkit). It lives
 //! in the end-to-end suite because that is where the control-plane script
 //! provides a kubectl built from the same Kubernetes release.
 
 use chrono::Utc;
-use kev::testkit::{FakeApiServer, FakeCluster, realistic_events};
+use kev_testkit::{FakeApiServer, FakeCluster, realistic_events};
 
 use crate::support::ControlPlane;
 

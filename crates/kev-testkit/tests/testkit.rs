@@ -1,4 +1,4 @@
-//! Tests of `kev::testkit`, the fake apiserver the other integration tests stand on.
+//! Tests of `kev_testkit`, the fake apiserver the other integration tests stand on.
 //!
 //! Two kinds of client check it: kube-rs (the client kev uses), to prove the
 //! fake is real enough, and a raw HTTP/1.1 reader, to pin the wire details
@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Event;
-use kev::testkit::{
+use kev_testkit::{
     ExpiredWatch, FakeApiServer, FakeCluster, Fault, Gate, On, RequestKind, TOKEN, realistic_events,
 };
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};

@@ -25,7 +25,7 @@
 //! # Use
 //!
 //! ```no_run
-//! use kev::testkit::{FakeApiServer, FakeCluster, Fault, On, realistic_events};
+//! use kev_testkit::{FakeApiServer, FakeCluster, Fault, On, realistic_events};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let now = chrono::Utc::now();

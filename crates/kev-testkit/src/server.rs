@@ -54,7 +54,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// ```no_run
 /// # async fn demo() {
-/// use kev::testkit::{FakeApiServer, FakeCluster, Fault, On};
+/// use kev_testkit::{FakeApiServer, FakeCluster, Fault, On};
 /// let server = FakeApiServer::start(FakeCluster::new()).await;
 /// server.script().push(On::Watch, Fault::DropAfter(1));
 /// let client = server.kube_client().await.unwrap();

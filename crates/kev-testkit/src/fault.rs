@@ -7,7 +7,7 @@
 //! states the story of a run:
 //!
 //! ```no_run
-//! # use kev::testkit::{Fault, On, Script};
+//! # use kev_testkit::{Fault, On, Script};
 //! let script = Script::new();
 //! script
 //!     .push(On::List, Fault::Pass)            // the first list works,
