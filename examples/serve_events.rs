@@ -35,6 +35,11 @@ struct Args {
     /// Seed of the generator (same seed, same events).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Leave out the generator's odd events (no type, no message, no
+    /// timestamps, control characters in messages), e.g. to compare kev's
+    /// output with kubectl's, which prints control characters as they are.
+    #[arg(long)]
+    plain: bool,
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -53,7 +58,8 @@ async fn main() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let events = EventGenerator::new(args.seed, Utc::now())
         .namespaces(args.namespaces)
-        .nodes(args.nodes);
+        .nodes(args.nodes)
+        .odd_events(!args.plain);
     let cluster = FakeCluster::new();
     for event in events.iter().take(args.events) {
         cluster

@@ -14,6 +14,8 @@
 //! - [`output`]: printers for `-o table|wide|json|yaml|ndjson`, terminal escaping,
 //!   kubectl's human durations.
 //! - [`exit`]: exit codes.
+//!
+//! Tests only: `testdata`, kev_testkit's generated events as kev's model.
 
 pub mod app;
 pub mod cli;
@@ -25,3 +27,6 @@ pub mod output;
 pub mod replay_cmd;
 pub mod select;
 pub mod source;
+
+#[cfg(test)]
+mod testdata;

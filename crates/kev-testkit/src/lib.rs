@@ -9,6 +9,11 @@
 //! [`Script`] of [`Fault`]s makes chosen requests fail in chosen ways, and
 //! every request is recorded for assertions.
 //!
+//! It is its own crate, a dev-dependency of kev, so that the kev library and
+//! binary link no HTTP server. It does not depend on kev (kev's unit tests
+//! would then see two copies of kev's types): it speaks JSON, and kev's tests
+//! convert what they need with `kev::model::Event::from_json`.
+//!
 //! # Layout
 //!
 //! - [`server`](FakeApiServer): listener, connections, the handle tests hold.
@@ -20,7 +25,8 @@
 //! - `discovery`: `/version`, `/api`, `/apis` and resource lists.
 //! - [`status`](ApiStatus): `Status` error bodies.
 //! - [`record`](RecordedRequest): the request log.
-//! - [`generator`]: realistic generated events, shared by tests and benchmarks.
+//! - [`generator`]: realistic generated events, the one generator for kev's
+//!   tests, benchmarks and examples.
 //!
 //! # Use
 //!
@@ -60,7 +66,7 @@ mod watch;
 
 pub use cluster::{ChangeType, ExpiredWatch, FakeCluster, INITIAL_RESOURCE_VERSION, StoreError};
 pub use fault::{Fault, Gate, On, Script};
-pub use generator::{EventGenerator, realistic_events};
+pub use generator::{DEFAULT_NOW, EventGenerator, Events, default_now, realistic_events};
 pub use kubeconfig::TOKEN;
 pub use record::{RecordedRequest, RequestKind};
 pub use server::{BoxError, FakeApiServer, install_crypto_provider};
