@@ -15,6 +15,10 @@
 //! - a `tokio::sync::watch` channel carries the latest revision so that active
 //!   watches wake up on every write.
 //!
+//! The cluster also has an identity: the uid of its `kube-system` namespace
+//! ([`FakeCluster::with_cluster_uid`]), which is what clients use to tell
+//! clusters apart.
+//!
 //! `FakeCluster` is a cheap handle (`Clone` shares the same state), usable from
 //! sync and async code alike: tests mutate events from a plain `#[test]` while
 //! the server streams them on its own runtime.
@@ -35,6 +39,10 @@ use super::status::ApiStatus;
 /// Starting above zero keeps `"0"` (a special value meaning "any version" to
 /// the apiserver) distinct from every real revision.
 pub const INITIAL_RESOURCE_VERSION: u64 = 1000;
+
+/// The uid of the `kube-system` namespace of a cluster not given one
+/// ([`FakeCluster::with_cluster_uid`]).
+pub const DEFAULT_CLUSTER_UID: &str = "3f6c1a52-8e0d-4b7a-9c21-5d4e6f708192";
 
 /// How a watch from a compacted (too old) resourceVersion fails.
 ///
@@ -199,6 +207,10 @@ struct Store {
     expired_watch: ExpiredWatch,
     objects: BTreeMap<String, Vec<Version>>,
     log: VecDeque<Change>,
+    /// The uid of the `kube-system` namespace.
+    cluster_uid: String,
+    /// When the cluster was made (the namespace's creationTimestamp).
+    created: DateTime<Utc>,
 }
 
 impl Store {
@@ -318,10 +330,47 @@ impl FakeCluster {
                     expired_watch: ExpiredWatch::default(),
                     objects: BTreeMap::new(),
                     log: VecDeque::new(),
+                    cluster_uid: DEFAULT_CLUSTER_UID.to_owned(),
+                    created: Utc::now(),
                 }),
                 latest,
             }),
         }
+    }
+
+    /// Give the cluster this identity: the `metadata.uid` of its `kube-system`
+    /// namespace (default [`DEFAULT_CLUSTER_UID`]).
+    #[must_use]
+    pub fn with_cluster_uid(self, uid: &str) -> Self {
+        self.lock().cluster_uid = uid.to_owned();
+        self
+    }
+
+    /// The cluster's identity: the uid of its `kube-system` namespace.
+    pub fn cluster_uid(&self) -> String {
+        self.lock().cluster_uid.clone()
+    }
+
+    /// The `kube-system` Namespace as a GET returns it; `None` for any other
+    /// name (the fake has no other namespaces to show).
+    pub fn namespace(&self, name: &str) -> Option<Value> {
+        if name != "kube-system" {
+            return None;
+        }
+        let store = self.lock();
+        Some(json!({
+            "kind": "Namespace",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": name,
+                "uid": store.cluster_uid,
+                "resourceVersion": "1",
+                "creationTimestamp": format_time(store.created),
+                "labels": {"kubernetes.io/metadata.name": name},
+            },
+            "spec": {"finalizers": ["kubernetes"]},
+            "status": {"phase": "Active"},
+        }))
     }
 
     /// Add `events` in order (see [`FakeCluster::add_event`]) and return the cluster.
@@ -727,6 +776,17 @@ mod tests {
         c.compact();
         assert_eq!(names(c.resource_version()), ["a/2"]);
         assert!(matches!(c.history(snap, None), History::Expired(..)));
+    }
+
+    #[test]
+    fn cluster_identity() {
+        let c = FakeCluster::new();
+        assert_eq!(c.cluster_uid(), DEFAULT_CLUSTER_UID);
+        let c = c.with_cluster_uid("uid-1");
+        let ns = c.namespace("kube-system").unwrap();
+        assert_eq!(ns["metadata"]["uid"], "uid-1");
+        assert_eq!(ns["kind"], "Namespace");
+        assert!(c.namespace("default").is_none());
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! (client-go) all work against it: discovery, paged lists with `continue`
 //! tokens and snapshot semantics, field selectors, watches that replay
 //! history after a resourceVersion and then stream live changes, `410 Gone`
-//! after compaction, and `Status` errors worded like the real ones. A
-//! [`Script`] of [`Fault`]s makes chosen requests fail in chosen ways, and
-//! every request is recorded for assertions.
+//! after compaction, the `kube-system` namespace whose uid identifies the
+//! cluster, and `Status` errors worded like the real ones (with `Retry-After`
+//! where they carry one). A [`Script`] of [`Fault`]s makes chosen requests fail in chosen
+//! ways, once, a number of times or until removed, and every request is
+//! recorded for assertions.
 //!
 //! It is its own crate, a dev-dependency of kev, so that the kev library and
 //! binary link no HTTP server. It does not depend on kev (kev's unit tests
@@ -19,7 +21,8 @@
 //! - [`server`](FakeApiServer): listener, connections, the handle tests hold.
 //! - `routes`: request routing; the list, watch and GET handlers.
 //! - `watch`: the watch stream task (history, then live changes, stream faults).
-//! - [`cluster`](FakeCluster): the versioned event store (etcd's model in small).
+//! - [`cluster`](FakeCluster): the versioned event store (etcd's model in small),
+//!   and the cluster's identity.
 //! - [`fault`](Script): the fault script and [`Gate`]s.
 //! - `selector`: server-side field selectors for Events.
 //! - `discovery`: `/version`, `/api`, `/apis` and resource lists.
@@ -64,7 +67,10 @@ mod signal;
 mod status;
 mod watch;
 
-pub use cluster::{ChangeType, ExpiredWatch, FakeCluster, INITIAL_RESOURCE_VERSION, StoreError};
+pub use cluster::{
+    ChangeType, DEFAULT_CLUSTER_UID, ExpiredWatch, FakeCluster, INITIAL_RESOURCE_VERSION,
+    StoreError,
+};
 pub use fault::{Fault, Gate, On, Script};
 pub use generator::{DEFAULT_NOW, EventGenerator, Events, default_now, realistic_events};
 pub use kubeconfig::TOKEN;
