@@ -5,9 +5,10 @@
 //! (client-go) all work against it: discovery, paged lists with `continue`
 //! tokens and snapshot semantics, field selectors, watches that replay
 //! history after a resourceVersion and then stream live changes, `410 Gone`
-//! after compaction, the `kube-system` namespace whose uid identifies the
-//! cluster, and `Status` errors worded like the real ones (with `Retry-After`
-//! where they carry one). A [`Script`] of [`Fault`]s makes chosen requests fail in chosen
+//! after compaction, event expiry after a TTL with `DELETED` watch events,
+//! the `kube-system` namespace whose uid identifies the cluster, and `Status`
+//! errors worded like the real ones (with `Retry-After` where they carry
+//! one). A [`Script`] of [`Fault`]s makes chosen requests fail in chosen
 //! ways, once, a number of times or until removed, and every request is
 //! recorded for assertions.
 //!
@@ -22,7 +23,8 @@
 //! - `routes`: request routing; the list, watch and GET handlers.
 //! - `watch`: the watch stream task (history, then live changes, stream faults).
 //! - [`cluster`](FakeCluster): the versioned event store (etcd's model in small),
-//!   and the cluster's identity.
+//!   with TTL expiry and the cluster's identity.
+//! - [`clock`](Clock): the cluster's time, the system's or one a test moves.
 //! - [`fault`](Script): the fault script and [`Gate`]s.
 //! - `selector`: server-side field selectors for Events.
 //! - `discovery`: `/version`, `/api`, `/apis` and resource lists.
@@ -54,6 +56,7 @@
 //! [`FakeApiServer::start_blocking`], which runs the server on its own thread.
 
 mod body;
+mod clock;
 mod cluster;
 mod discovery;
 mod fault;
@@ -67,6 +70,7 @@ mod signal;
 mod status;
 mod watch;
 
+pub use clock::Clock;
 pub use cluster::{
     ChangeType, DEFAULT_CLUSTER_UID, ExpiredWatch, FakeCluster, INITIAL_RESOURCE_VERSION,
     StoreError,
@@ -75,5 +79,5 @@ pub use fault::{Fault, Gate, On, Script};
 pub use generator::{DEFAULT_NOW, EventGenerator, Events, default_now, realistic_events};
 pub use kubeconfig::TOKEN;
 pub use record::{RecordedRequest, RequestKind};
-pub use server::{BoxError, FakeApiServer, install_crypto_provider};
+pub use server::{BoxError, EXPIRY_TICK, FakeApiServer, install_crypto_provider};
 pub use status::ApiStatus;

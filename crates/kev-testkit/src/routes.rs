@@ -9,6 +9,8 @@
 //! served resources answer empty lists, so kubectl commands that touch them
 //! work. Of named objects other than events, only the `kube-system`
 //! namespace exists (it carries the cluster's uid); the rest are not found.
+//! Events requests first expire events whose TTL ran out, so that no
+//! request sees one the background tick has not yet removed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -411,6 +413,7 @@ async fn events(
     shared: &Shared,
     kill: ConnectionKill,
 ) -> Result<Response<Body>, ApiStatus> {
+    shared.cluster.expire_now();
     let fault = scripted_fault(route, kind, params, shared).await?;
     match (*route, kind) {
         (

@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Event, Namespace};
 use kev_testkit::{
-    ApiStatus, DEFAULT_CLUSTER_UID, ExpiredWatch, FakeApiServer, FakeCluster, Fault, Gate, On,
-    RequestKind, TOKEN, realistic_events,
+    ApiStatus, Clock, DEFAULT_CLUSTER_UID, EXPIRY_TICK, ExpiredWatch, FakeApiServer, FakeCluster,
+    Fault, Gate, On, RequestKind, TOKEN, realistic_events,
 };
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use serde_json::{Value, json};
@@ -906,4 +906,98 @@ async fn repeating_faults_last_until_removed() {
     assert_eq!(raw_get(&server, "/api/v1/events").await.status, 403);
     script.clear();
     assert_eq!(raw_get(&server, "/api/v1/events").await.status, 200);
+}
+
+#[tokio::test]
+async fn expired_events_leave_lists_and_gets_and_watches_see_them_deleted() {
+    let clock = Clock::manual(now());
+    let server = FakeApiServer::start(
+        FakeCluster::new()
+            .with_clock(clock.clone())
+            .with_event_ttl(Duration::from_secs(3600))
+            .with_events([
+                event("a", "web.1", "Warning", "Pod"),
+                event("a", "web.2", "Normal", "Pod"),
+            ]),
+    )
+    .await;
+    let cluster = server.cluster().clone();
+    let api = Api::<Event>::all(server.kube_client().await.unwrap());
+    let from = cluster.resource_version();
+    let mut stream = api
+        .watch(&WatchParams::default(), &from.to_string())
+        .await
+        .unwrap()
+        .boxed();
+    // web.2 is written again half-way: it lives on after web.1 is gone.
+    clock.advance(Duration::from_secs(1800));
+    cluster.bump_event("a", "web.2").unwrap();
+    assert!(matches!(next(&mut stream).await, WatchEvent::Modified(_)));
+    clock.advance(Duration::from_secs(1800));
+    assert_eq!(cluster.expire_now(), 1);
+    match next(&mut stream).await {
+        WatchEvent::Deleted(e) => {
+            assert_eq!(e.metadata.name.as_deref(), Some("web.1"));
+            assert_eq!(
+                e.metadata.resource_version,
+                Some((from + 2).to_string()),
+                "a new resourceVersion, as etcd's lease expiry writes"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let listed = api.list(&ListParams::default()).await.unwrap();
+    assert_eq!(names(&listed.items), ["a/web.2"]);
+    let ns = Api::<Event>::namespaced(server.kube_client().await.unwrap(), "a");
+    assert_eq!(api_error(ns.get("web.1").await.unwrap_err()).code, 404);
+
+    // No explicit expiry: the next request expires what is due first.
+    clock.advance(Duration::from_secs(1800));
+    assert_eq!(api_error(ns.get("web.2").await.unwrap_err()).code, 404);
+    match next(&mut stream).await {
+        WatchEvent::Deleted(e) => assert_eq!(e.metadata.name.as_deref(), Some("web.2")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cluster.expired_count(), 2);
+    assert!(cluster.is_empty());
+}
+
+/// The server's own tick expires events with no request coming in: the watch
+/// waits at most one tick (EXPIRY_TICK) for its DELETED.
+#[tokio::test]
+async fn the_server_tick_expires_events_for_open_watches() {
+    let clock = Clock::manual(now());
+    let server = FakeApiServer::start(
+        FakeCluster::new()
+            .with_clock(clock.clone())
+            .with_event_ttl(Duration::from_secs(60))
+            .with_events([event("a", "web.1", "Warning", "Pod")]),
+    )
+    .await;
+    let api = Api::<Event>::all(server.kube_client().await.unwrap());
+    let from = server.cluster().resource_version();
+    let mut stream = api
+        .watch(&WatchParams::default(), &from.to_string())
+        .await
+        .unwrap()
+        .boxed();
+    // Answered (so past its own expiry check) before the clock moves.
+    server
+        .wait_for_request(|r| r.is_watch() && r.status.is_some())
+        .await;
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        server.cluster().expired_count(),
+        0,
+        "nothing expires on its own"
+    );
+    let deleted = tokio::time::timeout(EXPIRY_TICK * 10, next(&mut stream))
+        .await
+        .expect("expired within a few ticks");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "no request came in to expire it"
+    );
+    assert!(matches!(deleted, WatchEvent::Deleted(_)), "{deleted:?}");
 }
