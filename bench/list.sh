@@ -3,9 +3,9 @@
 #
 # Usage: bench/list.sh [EVENTS]        (default 50000)
 #
-# Serves EVENTS generated events (kev::testkit's generator: 50 namespaces,
-# realistic mix, managedFields included) from one local fake apiserver
-# (examples/serve_events.rs), then times, median of $KEV_BENCH_RUNS runs
+# Serves EVENTS generated events (kev_testkit's generator: 50 namespaces,
+# realistic mix, managedFields included, its odd events left out with
+# --plain) from one local fake apiserver (examples/serve_events.rs), then times, median of $KEV_BENCH_RUNS runs
 # (default 3), against that same server:
 #
 #   kev       kev -A --color never            (release build)
@@ -15,8 +15,8 @@
 # printing wall time, CPU time (user+sys) and peak RSS for each, and the
 # ratios. It also checks that both print the same rows: identical text once
 # LAST SEEN (which ages between the two runs) is set aside -- kev's escaping
-# of control characters is the only other allowed difference, and the
-# generated events contain none.
+# of control characters is the only other allowed difference, and --plain
+# events contain none.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,7 +43,7 @@ KUBECTL=${KEV_CP_CACHE:-$HOME/.cache/kev/control-plane}/$KEV_CP_K8S_VERSION-$KEV
 KEV=$TARGET/release/kev
 
 log "serving $EVENTS events"
-"$TARGET/release/examples/serve_events" --events "$EVENTS" --kubeconfig "$WORK/kubeconfig" >"$WORK/server.out" &
+"$TARGET/release/examples/serve_events" --plain --events "$EVENTS" --kubeconfig "$WORK/kubeconfig" >"$WORK/server.out" &
 SERVER_PID=$!
 for _ in $(seq 1 600); do
   grep -q '^ready' "$WORK/server.out" 2>/dev/null && break

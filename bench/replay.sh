@@ -5,7 +5,8 @@
 # Usage: bench/replay.sh [EVENTS]        (default 100000)
 #
 # Builds kev and the examples in release mode, generates a realistic kev/v1
-# NDJSON corpus of EVENTS events (examples/gen_events.rs, seed 42; kept in
+# NDJSON corpus of EVENTS events (examples/gen_events.rs: kev_testkit's
+# standard corpus, seed 42, the one kev's filter tests use; kept in
 # $KEV_BENCH_DIR, default target/bench-replay), then times, best of
 # $KEV_BENCH_RUNS runs (default 3), on the same file in one run:
 #

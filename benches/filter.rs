@@ -1,5 +1,6 @@
 //! Criterion benchmark of filter evaluation: compiled expressions over 10,000
-//! realistic events from [`kev::filter::corpus`], reported per event.
+//! realistic events from kev_testkit's standard corpus
+//! (`EventGenerator::standard`), read into kev's model, reported per event.
 //!
 //! `cargo bench --bench filter`; compare runs with criterion's saved baselines.
 
@@ -7,9 +8,9 @@ use std::hint::black_box;
 
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kev::filter::corpus::{Corpus, DEFAULT_NOW};
 use kev::filter::{Filter, Sugar, parse_time_bound};
-use kev::model::Event;
+use kev::model::{Event, WireEvent};
+use kev_testkit::{DEFAULT_NOW, EventGenerator};
 
 /// The expressions measured: the replay benchmark's, and one per kind of work.
 const EXPRESSIONS: &[(&str, &str)] = &[
@@ -37,7 +38,11 @@ const EXPRESSIONS: &[(&str, &str)] = &[
 ];
 
 fn corpus() -> Vec<Event> {
-    Corpus::standard().take(10_000).map(|(e, _)| e).collect()
+    EventGenerator::standard()
+        .iter()
+        .take(10_000)
+        .map(|v| Event::from(serde_json::from_value::<WireEvent>(v).expect("a generated event")))
+        .collect()
 }
 
 fn bench_filters(c: &mut Criterion) {

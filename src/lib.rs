@@ -25,6 +25,8 @@
 //!   human durations, stdout with a closed pipe handled once.
 //! - [`escape`]: terminal escaping of cluster-supplied text.
 //! - [`exit`]: exit codes.
+//!
+//! Tests only: `testdata`, kev_testkit's generated events as kev's model.
 
 pub mod cli;
 pub mod client;
@@ -38,4 +40,6 @@ pub mod output;
 pub mod pipeline;
 pub mod sink;
 pub mod source;
-pub mod testkit;
+
+#[cfg(test)]
+mod testdata;

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use chrono::Utc;
-use kev::testkit::{ExpiredWatch, FakeApiServer, FakeCluster, Fault, Gate, On, realistic_events};
+use kev_testkit::{ExpiredWatch, FakeApiServer, FakeCluster, Fault, Gate, On, realistic_events};
 use serde_json::{Value, json};
 use support::{Follower, kev, run};
 

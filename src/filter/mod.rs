@@ -24,11 +24,8 @@
 //! - [`pushdown`]: the field-selector planner and [`FieldSelector`].
 //! - [`duration`]: `90s`, `10m`, `1h30m`, `1d`.
 //! - [`error`]: [`FilterError`], which renders a caret under the offending column.
-//! - [`corpus`]: a deterministic generator of realistic events, for tests,
-//!   benchmarks and examples.
 
 pub mod ast;
-pub mod corpus;
 pub mod duration;
 pub mod error;
 pub mod eval;

@@ -362,10 +362,10 @@ fn seconds(d: &str) -> i128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::corpus::{Corpus, DEFAULT_NOW};
     use crate::filter::{Filter, testgen};
     use crate::model::RecordView;
     use crate::source::replay::Replay;
+    use crate::testdata;
     use proptest::prelude::*;
 
     /// Expressions covering every field and every operator, chosen so each
@@ -449,10 +449,10 @@ mod tests {
 
     #[test]
     fn kev_and_the_reference_select_the_same_events() {
-        let now: DateTime<Utc> = DEFAULT_NOW.parse().unwrap();
+        let now = testdata::now();
         let n = corpus_size();
         let mut ndjson = Vec::new();
-        for (e, c) in Corpus::standard().take(n) {
+        for (e, c) in testdata::corpus().take(n) {
             serde_json::to_writer(
                 &mut ndjson,
                 &RecordView {
@@ -509,7 +509,7 @@ mod tests {
             let f = Filter::parse(&text).unwrap();
             let mut r = RefFilter::new(&text);
             let now = testgen::now();
-            let corpus = Corpus::standard().take(64);
+            let corpus = testdata::corpus().take(64);
             let generated = events.into_iter().map(|e| (e, Default::default()));
             for (e, c) in corpus.chain(generated) {
                 let rec = serde_json::to_value(RecordView { event: &e, context: &c }).unwrap();

@@ -907,8 +907,8 @@ mod tests {
     use flate2::write::GzEncoder;
 
     use super::*;
-    use crate::filter::corpus::Corpus;
     use crate::model::RecordView;
+    use crate::testdata;
 
     const FIXTURES: [&[u8]; 5] = [
         include_bytes!("../../tests/fixtures/core_v1_legacy.json"),
@@ -957,7 +957,7 @@ mod tests {
     }
 
     fn kev_ndjson(n: usize) -> (Vec<u8>, Vec<(Event, RecordContext)>) {
-        let items: Vec<_> = Corpus::standard().take(n).collect();
+        let items: Vec<_> = testdata::corpus().take(n).collect();
         let mut out = Vec::new();
         for (e, c) in &items {
             serde_json::to_writer(
@@ -1323,7 +1323,7 @@ mod tests {
     #[test]
     fn next_matching_is_iterate_then_filter() {
         use crate::filter::Filter;
-        let now: DateTime<Utc> = crate::filter::corpus::DEFAULT_NOW.parse().unwrap();
+        let now = testdata::now();
         let (mut bytes, _) = kev_ndjson(3000);
         // Mixed in: raw events, a compact list, malformed lines, a record with escapes.
         for v in fixture_values() {

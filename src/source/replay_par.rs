@@ -415,11 +415,11 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use crate::filter::Filter;
-    use crate::filter::corpus::Corpus;
     use crate::model::EventView;
     use crate::model::RecordView;
     use crate::output::{OutputFormat, TableOptions, printer};
     use crate::source::replay::Replay;
+    use crate::testdata;
 
     const MAX_LINE: usize = 3000;
 
@@ -428,7 +428,7 @@ mod tests {
     /// block-sized) and a last line without a newline.
     fn mixed_input() -> Vec<u8> {
         let mut out = Vec::new();
-        for (i, (e, c)) in Corpus::standard().take(3000).enumerate() {
+        for (i, (e, c)) in testdata::corpus().take(3000).enumerate() {
             serde_json::to_writer(
                 &mut out,
                 &RecordView {
@@ -554,7 +554,7 @@ mod tests {
 
     #[test]
     fn parallel_output_and_errors_are_the_sequential_ones() {
-        let now: DateTime<Utc> = crate::filter::corpus::DEFAULT_NOW.parse().unwrap();
+        let now = testdata::now();
         let input = mixed_input();
         for (expr, format) in [
             (
@@ -601,7 +601,7 @@ mod tests {
 
     #[test]
     fn gzip_and_corrupt_gzip() {
-        let now: DateTime<Utc> = crate::filter::corpus::DEFAULT_NOW.parse().unwrap();
+        let now = testdata::now();
         let f = Filter::parse("").unwrap();
         let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
         enc.write_all(&mixed_input()).unwrap();
@@ -628,7 +628,7 @@ mod tests {
     fn a_failing_sink_stops_the_reader() {
         // Every thread must wind down (no hang) whenever the sink fails:
         // at once, or with blocks queued and waiting everywhere.
-        let now: DateTime<Utc> = crate::filter::corpus::DEFAULT_NOW.parse().unwrap();
+        let now = testdata::now();
         let f = Filter::parse("").unwrap();
         let input = mixed_input();
         for workers in [1, 3] {

@@ -5,27 +5,38 @@
 //! (client-go) all work against it: discovery, paged lists with `continue`
 //! tokens and snapshot semantics, field selectors, watches that replay
 //! history after a resourceVersion and then stream live changes, `410 Gone`
-//! after compaction, and `Status` errors worded like the real ones. A
-//! [`Script`] of [`Fault`]s makes chosen requests fail in chosen ways, and
-//! every request is recorded for assertions.
+//! after compaction, event expiry after a TTL with `DELETED` watch events,
+//! the `kube-system` namespace whose uid identifies the cluster, and `Status`
+//! errors worded like the real ones (with `Retry-After` where they carry
+//! one). A [`Script`] of [`Fault`]s makes chosen requests fail in chosen
+//! ways, once, a number of times or until removed, and every request is
+//! recorded for assertions.
+//!
+//! It is its own crate, a dev-dependency of kev, so that the kev library and
+//! binary link no HTTP server. It does not depend on kev (kev's unit tests
+//! would then see two copies of kev's types): it speaks JSON, and kev's tests
+//! convert what they need with `kev::model::Event::from_json`.
 //!
 //! # Layout
 //!
 //! - [`server`](FakeApiServer): listener, connections, the handle tests hold.
 //! - `routes`: request routing; the list, watch and GET handlers.
 //! - `watch`: the watch stream task (history, then live changes, stream faults).
-//! - [`cluster`](FakeCluster): the versioned event store (etcd's model in small).
+//! - [`cluster`](FakeCluster): the versioned event store (etcd's model in small),
+//!   with TTL expiry and the cluster's identity.
+//! - [`clock`](Clock): the cluster's time, the system's or one a test moves.
 //! - [`fault`](Script): the fault script and [`Gate`]s.
 //! - `selector`: server-side field selectors for Events.
 //! - `discovery`: `/version`, `/api`, `/apis` and resource lists.
 //! - [`status`](ApiStatus): `Status` error bodies.
 //! - [`record`](RecordedRequest): the request log.
-//! - [`generator`]: realistic generated events, shared by tests and benchmarks.
+//! - [`generator`]: realistic generated events, the one generator for kev's
+//!   tests, benchmarks and examples.
 //!
 //! # Use
 //!
 //! ```no_run
-//! use kev::testkit::{FakeApiServer, FakeCluster, Fault, On, realistic_events};
+//! use kev_testkit::{FakeApiServer, FakeCluster, Fault, On, realistic_events};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let now = chrono::Utc::now();
@@ -45,6 +56,7 @@
 //! [`FakeApiServer::start_blocking`], which runs the server on its own thread.
 
 mod body;
+mod clock;
 mod cluster;
 mod discovery;
 mod fault;
@@ -58,10 +70,14 @@ mod signal;
 mod status;
 mod watch;
 
-pub use cluster::{ChangeType, ExpiredWatch, FakeCluster, INITIAL_RESOURCE_VERSION, StoreError};
+pub use clock::Clock;
+pub use cluster::{
+    ChangeType, DEFAULT_CLUSTER_UID, ExpiredWatch, FakeCluster, INITIAL_RESOURCE_VERSION,
+    StoreError,
+};
 pub use fault::{Fault, Gate, On, Script};
-pub use generator::{EventGenerator, realistic_events};
+pub use generator::{DEFAULT_NOW, EventGenerator, Events, default_now, realistic_events};
 pub use kubeconfig::TOKEN;
 pub use record::{RecordedRequest, RequestKind};
-pub use server::{BoxError, FakeApiServer, install_crypto_provider};
+pub use server::{BoxError, EXPIRY_TICK, FakeApiServer, install_crypto_provider};
 pub use status::ApiStatus;

@@ -1,19 +1,35 @@
 //! Scripted faults: what the fake apiserver does wrong, to which request, and when.
 //!
-//! A [`Script`] is a queue of rules. Each request for events (a list, a watch
-//! or a GET of one event) takes the first rule whose [`On`] matches it, and the
-//! rule's [`Fault`] decides how that one request fails; requests no rule
-//! matches are served normally. The queue is consumed in order, so a test
-//! states the story of a run:
+//! A [`Script`] is a queue of rules. Each scripted request (a list, a watch
+//! or a GET of one event; a GET of the `kube-system` namespace) takes the
+//! first rule whose [`On`] matches it, and the rule's [`Fault`] decides how
+//! that request fails; requests no rule matches are served normally. A rule
+//! from [`Script::push`] is used up by one request, so the queue states the
+//! story of a run:
 //!
 //! ```no_run
-//! # use kev::testkit::{Fault, On, Script};
+//! # use kev_testkit::{Fault, On, Script};
 //! let script = Script::new();
 //! script
 //!     .push(On::List, Fault::Pass)            // the first list works,
 //!     .push(On::Watch, Fault::DropAfter(2))   // the first watch dies after 2 events,
 //!     .push(On::Watch, Fault::ExpiredEvent)   // the second gets 410 in-stream,
 //!     .push(On::List, Fault::forbidden());    // and the relist is refused.
+//! ```
+//!
+//! A rule can also repeat: [`Script::push_times`] applies it to the next `n`
+//! matching requests, [`Script::always`] to every one until it is removed
+//! with [`Script::remove`] or [`Script::clear`]. Rules are still tried in
+//! order, so a repeating rule shadows later rules for the same requests
+//! while it lasts:
+//!
+//! ```no_run
+//! # use kev_testkit::{Fault, On, Script};
+//! let script = Script::new();
+//! script.always(On::Watch, Fault::ExpiredEvent);       // every watch gets 410 ...
+//! script.push_times(On::List, Fault::unavailable(1), 3); // ... and 3 lists get 503
+//! // ... run the client for a while ...
+//! script.remove(On::Watch);                            // watches work again
 //! ```
 //!
 //! Nothing is timed. A [`Gate`] holds a request or a stream until the test
@@ -32,8 +48,9 @@ use super::record::RequestKind;
 use super::signal::Signal;
 use super::status::ApiStatus;
 
-/// Which requests a rule applies to. Only requests for the `events` resource
-/// (core/v1, any namespace) are matched; discovery is never faulted.
+/// Which requests a rule applies to: requests for the `events` resource
+/// (core/v1, any namespace), and the GET of a namespace that tells a client
+/// the cluster's identity. Discovery is never faulted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum On {
     /// A list (`GET .../events` without `watch`).
@@ -42,7 +59,13 @@ pub enum On {
     Watch,
     /// A GET of one event.
     Get,
-    /// Any of the above.
+    /// A GET of one namespace (`GET /api/v1/namespaces/kube-system`, how a
+    /// client learns the cluster's uid). Use [`Fault::Forbidden`] for RBAC
+    /// that does not allow reading namespaces.
+    Namespace,
+    /// Any events request: a list, a watch or a GET of one event (not
+    /// [`On::Namespace`], so that scripts written before clients read the
+    /// namespace keep their meaning).
     Any,
 }
 
@@ -52,6 +75,7 @@ impl On {
             On::List => kind == RequestKind::List,
             On::Watch => kind == RequestKind::Watch,
             On::Get => kind == RequestKind::Get,
+            On::Namespace => kind == RequestKind::Namespace,
             On::Any => matches!(
                 kind,
                 RequestKind::List | RequestKind::Watch | RequestKind::Get
@@ -62,16 +86,18 @@ impl On {
 
 /// How one request goes wrong.
 ///
-/// Whole-response faults ([`Fault::Status`] and its shorthands, [`Fault::Gone`],
-/// [`Fault::Hold`], [`Fault::Pass`]) apply to any request; stream faults apply to
-/// watches, and [`Fault::DropAfter`] to lists too. A stream fault on a request it
+/// Whole-response faults ([`Fault::Status`] and its shorthands, [`Fault::Forbidden`],
+/// [`Fault::Hold`], [`Fault::Pass`]) apply to any request, [`Fault::Gone`] to
+/// events requests; stream faults apply to watches, and [`Fault::DropAfter`]
+/// to lists too. A stream fault on a request it
 /// does not fit is answered with a 500 that names the mistake, so a wrong
 /// script fails loudly.
 #[derive(Debug, Clone)]
 pub enum Fault {
     /// Serve this request normally (use it to let earlier requests through).
     Pass,
-    /// Answer with this error status instead of serving.
+    /// Answer with this error status instead of serving (with a `Retry-After`
+    /// header if the status has one: see [`Fault::with_retry_after`]).
     Status(ApiStatus),
     /// 403 Forbidden for this user, worded from the request's verb, resource and
     /// namespace: `events is forbidden: User "system:anonymous" cannot list
@@ -122,17 +148,38 @@ impl Fault {
         Fault::Status(ApiStatus::internal_error("fake apiserver fault"))
     }
 
-    /// 503 Service Unavailable with `Retry-After: seconds`.
+    /// 503 Service Unavailable with `Retry-After: seconds` (and
+    /// `details.retryAfterSeconds`); see [`ApiStatus::service_unavailable`].
     ///
     /// Note that kube-rs's client retries 429/503/504 itself by default
     /// (`Config::default_retry`), so one 503 may never reach the caller.
     pub fn unavailable(retry_after: u32) -> Self {
-        Fault::Status(ApiStatus::service_unavailable(Some(retry_after)))
+        Fault::Status(ApiStatus::service_unavailable().with_retry_after(retry_after))
     }
 
-    /// 429 Too Many Requests with `Retry-After: seconds`.
+    /// 429 Too Many Requests with `Retry-After: seconds`; see
+    /// [`ApiStatus::too_many_requests`].
     pub fn too_many_requests(retry_after: u32) -> Self {
-        Fault::Status(ApiStatus::too_many_requests(retry_after))
+        Fault::Status(ApiStatus::too_many_requests().with_retry_after(retry_after))
+    }
+
+    /// 504 Gateway Timeout (reason `Timeout`) with `Retry-After: seconds`; see
+    /// [`ApiStatus::gateway_timeout`].
+    pub fn gateway_timeout(retry_after: u32) -> Self {
+        Fault::Status(ApiStatus::gateway_timeout().with_retry_after(retry_after))
+    }
+
+    /// The same fault with a `Retry-After: seconds` header and
+    /// `details.retryAfterSeconds` ([`ApiStatus::with_retry_after`]), e.g.
+    /// `Fault::Status(ApiStatus::service_unavailable()).with_retry_after(1)`.
+    /// Only a [`Fault::Status`] has a response of its own to carry it: any
+    /// other fault is returned unchanged.
+    #[must_use]
+    pub fn with_retry_after(self, seconds: u32) -> Self {
+        match self {
+            Fault::Status(status) => Fault::Status(status.with_retry_after(seconds)),
+            other => other,
+        }
     }
 
     /// Any status code, with the apiserver's usual reason for it.
@@ -188,7 +235,8 @@ impl Script {
         self.push_times(on, fault, 1)
     }
 
-    /// Apply `fault` to the next `times` requests matching `on`.
+    /// Apply `fault` to the next `times` requests matching `on` (after earlier
+    /// rules for them): "the next 3 lists answer 503".
     pub fn push_times(&self, on: On, fault: Fault, times: usize) -> &Self {
         if times > 0 {
             self.rules().push_back(Rule {
@@ -200,7 +248,9 @@ impl Script {
         self
     }
 
-    /// Apply `fault` to every request matching `on` that no earlier rule takes.
+    /// Apply `fault` to every request matching `on` that no earlier rule takes,
+    /// until [`Script::remove`] or [`Script::clear`]: "every watch gets 410".
+    /// Rules pushed after it for the same requests wait until it is removed.
     pub fn always(&self, on: On, fault: Fault) -> &Self {
         self.rules().push_back(Rule {
             on,
@@ -229,6 +279,16 @@ impl Script {
     /// Remove every rule.
     pub fn clear(&self) {
         self.rules().clear();
+    }
+
+    /// Remove every rule made for exactly `on` (one-shot, counted and
+    /// [`Script::always`] alike); returns how many were removed. Rules for
+    /// other `On`s, [`On::Any`] included, stay.
+    pub fn remove(&self, on: On) -> usize {
+        let mut rules = self.rules();
+        let before = rules.len();
+        rules.retain(|r| r.on != on);
+        before - rules.len()
     }
 
     /// Take the fault for a request of this kind, if a rule matches.
@@ -338,5 +398,46 @@ mod tests {
         assert!(s.take(RequestKind::Watch).is_none());
         assert!(s.take(RequestKind::Discovery).is_none());
         assert_eq!(s.pending(), 0);
+    }
+
+    #[test]
+    fn repeating_rules_last_until_removed() {
+        let s = Script::new();
+        s.always(On::Watch, Fault::Gone)
+            .push(On::Watch, Fault::EmptyWatch)
+            .push_times(On::List, Fault::unavailable(1), 2)
+            .push(On::Namespace, Fault::forbidden());
+        assert_eq!(s.pending(), 4, "always-rules are not counted");
+        for _ in 0..100 {
+            assert!(matches!(s.take(RequestKind::Watch), Some(Fault::Gone)));
+        }
+        for _ in 0..2 {
+            assert!(matches!(s.take(RequestKind::List), Some(Fault::Status(st)) if st.code == 503));
+        }
+        assert!(s.take(RequestKind::List).is_none());
+        // On::Any does not take namespace GETs; On::Namespace does.
+        assert!(s.take(RequestKind::Get).is_none());
+        assert!(matches!(
+            s.take(RequestKind::Namespace),
+            Some(Fault::Forbidden { .. })
+        ));
+        assert_eq!(s.remove(On::Watch), 2);
+        assert!(s.take(RequestKind::Watch).is_none());
+        s.always(On::Any, Fault::Pass).always(On::List, Fault::Gone);
+        assert_eq!(s.remove(On::List), 1);
+        assert!(matches!(s.take(RequestKind::List), Some(Fault::Pass)));
+        s.clear();
+        assert!(s.take(RequestKind::List).is_none());
+    }
+
+    #[test]
+    fn retry_after_only_on_status_faults() {
+        let f = Fault::Status(ApiStatus::service_unavailable()).with_retry_after(2);
+        assert!(matches!(&f, Fault::Status(st) if st.retry_after == Some(2)));
+        assert!(matches!(Fault::Gone.with_retry_after(2), Fault::Gone));
+        assert!(matches!(
+            Fault::gateway_timeout(5),
+            Fault::Status(st) if (st.code, st.reason.as_str(), st.retry_after) == (504, "Timeout", Some(5))
+        ));
     }
 }

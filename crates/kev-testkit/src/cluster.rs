@@ -15,18 +15,34 @@
 //! - a `tokio::sync::watch` channel carries the latest revision so that active
 //!   watches wake up on every write.
 //!
+//! With an event TTL ([`FakeCluster::with_event_ttl`]) events also expire as
+//! kube-apiserver's `--event-ttl` makes them: etcd attaches a lease to every
+//! event write, and when the lease runs out the key is deleted, which
+//! watches see as a `DELETED` with a new revision. Here a queue ordered by
+//! deadline (one entry per write, so expiry never scans the store) is
+//! drained by [`FakeCluster::expire_now`]: the server calls it on a coarse
+//! tick and before every events request, and tests call it themselves with a
+//! [`Clock::manual`] they move, so that nothing waits for real time.
+//!
+//! The cluster also has an identity: the uid of its `kube-system` namespace
+//! ([`FakeCluster::with_cluster_uid`]), which is what clients use to tell
+//! clusters apart.
+//!
 //! `FakeCluster` is a cheap handle (`Clone` shares the same state), usable from
 //! sync and async code alike: tests mutate events from a plain `#[test]` while
 //! the server streams them on its own runtime.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
+use super::clock::Clock;
 use super::selector::{FieldSelector, Fields};
 use super::status::ApiStatus;
 
@@ -35,6 +51,10 @@ use super::status::ApiStatus;
 /// Starting above zero keeps `"0"` (a special value meaning "any version" to
 /// the apiserver) distinct from every real revision.
 pub const INITIAL_RESOURCE_VERSION: u64 = 1000;
+
+/// The uid of the `kube-system` namespace of a cluster not given one
+/// ([`FakeCluster::with_cluster_uid`]).
+pub const DEFAULT_CLUSTER_UID: &str = "3f6c1a52-8e0d-4b7a-9c21-5d4e6f708192";
 
 /// How a watch from a compacted (too old) resourceVersion fails.
 ///
@@ -192,6 +212,16 @@ pub(crate) enum History {
     Expired(u64, u64),
 }
 
+/// When one write of one key expires. Entries are never removed when the key is
+/// written again: an entry whose version is no longer the key's live one is stale
+/// and skipped when it comes due.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Expiry {
+    at: DateTime<Utc>,
+    rv: u64,
+    key: String,
+}
+
 #[derive(Debug)]
 struct Store {
     rv: u64,
@@ -199,6 +229,17 @@ struct Store {
     expired_watch: ExpiredWatch,
     objects: BTreeMap<String, Vec<Version>>,
     log: VecDeque<Change>,
+    clock: Clock,
+    /// How long an event lives after its last write; `None`: forever.
+    ttl: Option<TimeDelta>,
+    /// The TTL deadlines, soonest first.
+    expiry: BinaryHeap<Reverse<Expiry>>,
+    /// How many events have expired so far.
+    expired: u64,
+    /// The uid of the `kube-system` namespace.
+    cluster_uid: String,
+    /// When the cluster was made (the namespace's creationTimestamp).
+    created: DateTime<Utc>,
 }
 
 impl Store {
@@ -221,6 +262,15 @@ impl Store {
         if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), rv.to_string().into());
         }
+        if let Some(ttl) = self.ttl
+            && kind != ChangeType::Deleted
+        {
+            self.expiry.push(Reverse(Expiry {
+                at: deadline(self.clock.now(), ttl),
+                rv,
+                key: key.clone(),
+            }));
+        }
         let obj = Stored::new(key.clone(), &value);
         let versions = self.objects.entry(key).or_default();
         let stored = (kind != ChangeType::Deleted).then(|| obj.clone());
@@ -231,6 +281,29 @@ impl Store {
             obj: obj.clone(),
         });
         obj
+    }
+
+    /// Delete every event whose TTL ran out by `at`; returns how many.
+    fn expire(&mut self, at: DateTime<Utc>) -> usize {
+        let mut expired = 0;
+        while self.expiry.peek().is_some_and(|Reverse(e)| e.at <= at) {
+            let Some(Reverse(due)) = self.expiry.pop() else {
+                break;
+            };
+            let current = self
+                .objects
+                .get(&due.key)
+                .and_then(|versions| versions.last())
+                .filter(|v| v.rv == due.rv)
+                .and_then(|v| v.obj.as_ref())
+                .map(|obj| obj.value());
+            if let Some(value) = current {
+                self.write(ChangeType::Deleted, due.key, value);
+                expired += 1;
+            }
+        }
+        self.expired += expired as u64;
+        expired
     }
 
     fn compact_to(&mut self, to: u64) {
@@ -318,10 +391,141 @@ impl FakeCluster {
                     expired_watch: ExpiredWatch::default(),
                     objects: BTreeMap::new(),
                     log: VecDeque::new(),
+                    clock: Clock::system(),
+                    ttl: None,
+                    expiry: BinaryHeap::new(),
+                    expired: 0,
+                    cluster_uid: DEFAULT_CLUSTER_UID.to_owned(),
+                    created: Utc::now(),
                 }),
                 latest,
             }),
         }
+    }
+
+    /// Tell time by `clock` (default: [`Clock::system`]): event TTLs, the
+    /// `creationTimestamp` filled into new events and [`FakeCluster::bump_event`]
+    /// all read it. Set it before adding events.
+    #[must_use]
+    pub fn with_clock(self, clock: Clock) -> Self {
+        {
+            let mut store = self.lock();
+            store.created = clock.now();
+            store.clock = clock;
+        }
+        self
+    }
+
+    /// The clock the cluster tells time by.
+    pub fn clock(&self) -> Clock {
+        self.lock().clock.clone()
+    }
+
+    /// Expire events `ttl` after their last write (add, update or bump), as
+    /// kube-apiserver's `--event-ttl` does (default there: one hour; here: never).
+    ///
+    /// An expired event is deleted: it leaves lists and GETs, and every open
+    /// watch gets a `DELETED` for it with a new resourceVersion. Events already
+    /// stored get `ttl` from now. Expiry happens in [`FakeCluster::expire_now`],
+    /// which a running [`crate::FakeApiServer`] calls about once a second and
+    /// before every events request.
+    #[must_use]
+    pub fn with_event_ttl(self, ttl: Duration) -> Self {
+        {
+            let mut store = self.lock();
+            let ttl = TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX);
+            let at = deadline(store.clock.now(), ttl);
+            store.ttl = Some(ttl);
+            let live: Vec<Reverse<Expiry>> = store
+                .objects
+                .iter()
+                .filter_map(|(key, versions)| {
+                    let v = versions.last()?;
+                    v.obj.as_ref().map(|_| {
+                        Reverse(Expiry {
+                            at,
+                            rv: v.rv,
+                            key: key.clone(),
+                        })
+                    })
+                })
+                .collect();
+            store.expiry.extend(live);
+        }
+        self
+    }
+
+    /// The event TTL, if events expire.
+    pub fn event_ttl(&self) -> Option<Duration> {
+        self.lock().ttl.and_then(|t| t.to_std().ok())
+    }
+
+    /// Expire every event whose TTL has run out by the cluster's clock; returns
+    /// how many were deleted. Cheap when nothing is due (one look at the
+    /// soonest deadline).
+    pub fn expire_now(&self) -> usize {
+        let at = self.lock().clock.now();
+        self.expire_at(at)
+    }
+
+    /// Expire every event whose TTL has run out by `at`; returns how many.
+    pub fn expire_at(&self, at: DateTime<Utc>) -> usize {
+        let mut store = self.lock();
+        if store.ttl.is_none() {
+            return 0;
+        }
+        let expired = store.expire(at);
+        let rv = store.rv;
+        drop(store);
+        if expired > 0 {
+            self.notify(rv);
+        }
+        expired
+    }
+
+    /// How many events have expired since the cluster was made.
+    pub fn expired_count(&self) -> u64 {
+        self.lock().expired
+    }
+
+    /// How many TTL deadlines are queued, stale ones included (for memory checks).
+    pub fn pending_expiries(&self) -> usize {
+        self.lock().expiry.len()
+    }
+
+    /// Give the cluster this identity: the `metadata.uid` of its `kube-system`
+    /// namespace (default [`DEFAULT_CLUSTER_UID`]).
+    #[must_use]
+    pub fn with_cluster_uid(self, uid: &str) -> Self {
+        self.lock().cluster_uid = uid.to_owned();
+        self
+    }
+
+    /// The cluster's identity: the uid of its `kube-system` namespace.
+    pub fn cluster_uid(&self) -> String {
+        self.lock().cluster_uid.clone()
+    }
+
+    /// The `kube-system` Namespace as a GET returns it; `None` for any other
+    /// name (the fake has no other namespaces to show).
+    pub fn namespace(&self, name: &str) -> Option<Value> {
+        if name != "kube-system" {
+            return None;
+        }
+        let store = self.lock();
+        Some(json!({
+            "kind": "Namespace",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": name,
+                "uid": store.cluster_uid,
+                "resourceVersion": "1",
+                "creationTimestamp": format_time(store.created),
+                "labels": {"kubernetes.io/metadata.name": name},
+            },
+            "spec": {"finalizers": ["kubernetes"]},
+            "status": {"phase": "Active"},
+        }))
     }
 
     /// Add `events` in order (see [`FakeCluster::add_event`]) and return the cluster.
@@ -388,9 +592,9 @@ impl FakeCluster {
         obj.remove("apiVersion");
         let involved_ns = str_at(&event, &["involvedObject", "namespace"]).map(str::to_owned);
         let involved_name = str_at(&event, &["involvedObject", "name"]).map(str::to_owned);
-        let now = Utc::now();
 
         let mut store = self.lock();
+        let now = store.clock.now();
         let rv = store.rv + 1;
         let meta = metadata_mut(&mut event)?;
         if !meta.get("namespace").is_some_and(non_empty_str) {
@@ -461,9 +665,11 @@ impl FakeCluster {
         Ok(stored.with_type_meta())
     }
 
-    /// Record one more occurrence of an event now; see [`FakeCluster::bump_event_at`].
+    /// Record one more occurrence of an event now (by the cluster's clock); see
+    /// [`FakeCluster::bump_event_at`].
     pub fn bump_event(&self, namespace: &str, name: &str) -> Result<Value, StoreError> {
-        self.bump_event_at(namespace, name, Utc::now())
+        let now = self.lock().clock.now();
+        self.bump_event_at(namespace, name, now)
     }
 
     /// Record one more occurrence of an event at `at`, as the recorders do.
@@ -497,6 +703,7 @@ impl FakeCluster {
 
     /// A live event, as a GET returns it (with `kind` and `apiVersion`).
     pub fn get_event(&self, namespace: &str, name: &str) -> Option<Value> {
+        self.expire_now();
         let store = self.lock();
         store
             .live(&object_key(namespace, name))
@@ -505,6 +712,7 @@ impl FakeCluster {
 
     /// Every live event in key order (namespace, then name), as a GET returns each.
     pub fn events(&self) -> Vec<Value> {
+        self.expire_now();
         let store = self.lock();
         store
             .objects
@@ -516,6 +724,7 @@ impl FakeCluster {
 
     /// How many events are live.
     pub fn len(&self) -> usize {
+        self.expire_now();
         let store = self.lock();
         store
             .objects
@@ -626,6 +835,12 @@ impl FakeCluster {
     }
 }
 
+/// `ttl` after `now`, or the end of time for a TTL too long to add.
+fn deadline(now: DateTime<Utc>, ttl: TimeDelta) -> DateTime<Utc> {
+    now.checked_add_signed(ttl)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// The store key of an event: `namespace/name`, whose byte order is etcd's
 /// (`/registry/events/<namespace>/<name>`), so lists come out in the same order.
 pub(crate) fn object_key(namespace: &str, name: &str) -> String {
@@ -727,6 +942,132 @@ mod tests {
         c.compact();
         assert_eq!(names(c.resource_version()), ["a/2"]);
         assert!(matches!(c.history(snap, None), History::Expired(..)));
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn events_expire_ttl_after_their_last_write() {
+        let clock = Clock::manual(t("2026-11-28T10:00:00Z"));
+        let c = FakeCluster::new()
+            .with_clock(clock.clone())
+            .with_event_ttl(Duration::from_secs(60));
+        c.add_event(ev("a", "1")).unwrap();
+        clock.advance(Duration::from_secs(30));
+        c.add_event(ev("a", "2")).unwrap();
+        // Written again at 10:00:30: lives until 10:01:30, like "2".
+        c.bump_event("a", "1").unwrap();
+        let before = c.resource_version();
+        clock.set(t("2026-11-28T10:01:29Z"));
+        assert_eq!(c.expire_now(), 0, "the first write's deadline is stale");
+        assert_eq!(c.len(), 2);
+        clock.set(t("2026-11-28T10:01:30Z"));
+        assert_eq!(c.expire_now(), 2);
+        assert!(c.is_empty() && c.get_event("a", "1").is_none());
+        assert_eq!((c.expired_count(), c.pending_expiries()), (2, 0));
+        // Watches see a DELETED per event, each at a new revision.
+        let History::Changes(changes, up_to) = c.history(before, None) else {
+            panic!("not compacted")
+        };
+        let deleted: Vec<_> = changes
+            .iter()
+            .map(|ch| (ch.kind, ch.obj.key.as_str(), ch.rv))
+            .collect();
+        assert_eq!(
+            deleted,
+            [
+                (ChangeType::Deleted, "a/2", before + 1),
+                (ChangeType::Deleted, "a/1", before + 2)
+            ]
+        );
+        assert_eq!(up_to, before + 2);
+        assert_eq!(
+            changes[0].obj.value()["metadata"]["resourceVersion"],
+            (before + 1).to_string()
+        );
+        // A deleted event leaves nothing to expire; a new one starts afresh.
+        c.add_event(ev("a", "1")).unwrap();
+        assert_eq!(c.expire_now(), 0);
+        assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn reads_expire_lazily_and_a_late_ttl_covers_stored_events() {
+        let clock = Clock::manual(t("2026-11-28T10:00:00Z"));
+        let c = FakeCluster::new().with_clock(clock.clone());
+        c.add_event(ev("a", "1")).unwrap();
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(c.expire_now(), 0, "no TTL, no expiry");
+        let c = c.with_event_ttl(Duration::from_secs(10));
+        assert_eq!(c.event_ttl(), Some(Duration::from_secs(10)));
+        clock.advance(Duration::from_secs(10));
+        // No explicit expire_now: the read expires first.
+        assert!(c.get_event("a", "1").is_none());
+        assert_eq!(c.expired_count(), 1);
+        // Deleted by hand before its deadline: nothing left to expire.
+        c.add_event(ev("a", "2")).unwrap();
+        c.delete_event("a", "2").unwrap();
+        clock.advance(Duration::from_secs(10));
+        assert_eq!(c.expire_now(), 0);
+    }
+
+    /// A server that keeps writing under a TTL, compacting now and then as
+    /// etcd does, holds a bounded store: about `rate * ttl` live events, and
+    /// history and deadlines for about a TTL's worth of writes.
+    #[test]
+    fn memory_stays_bounded_under_a_ttl() {
+        let clock = Clock::manual(t("2026-11-28T10:00:00Z"));
+        let c = FakeCluster::new()
+            .with_clock(clock.clone())
+            .with_event_ttl(Duration::from_secs(60));
+        let (rate, mut made) = (100, 0u64);
+        let mut compact_at = c.resource_version();
+        for second in 1..=300u64 {
+            for i in 0..rate {
+                if i % 5 == 4 && made > 10 {
+                    // One write in five bumps a recent event, as recorders do.
+                    let _ = c.bump_event("a", &(made - 3).to_string());
+                } else {
+                    made += 1;
+                    c.add_event(ev("a", &made.to_string())).unwrap();
+                }
+            }
+            clock.advance(Duration::from_secs(1));
+            c.expire_now();
+            if second % 30 == 0 {
+                c.compact_to(compact_at);
+                compact_at = c.resource_version();
+            }
+        }
+        let live = c.len();
+        assert!((4000..=6000).contains(&live), "{live} live");
+        let store = c.lock();
+        let writes_per_ttl = 60 * rate as usize;
+        assert!(
+            store.objects.len() < 3 * writes_per_ttl,
+            "{}",
+            store.objects.len()
+        );
+        assert!(store.log.len() < 3 * writes_per_ttl, "{}", store.log.len());
+        assert!(
+            store.expiry.len() < 2 * writes_per_ttl,
+            "{}",
+            store.expiry.len()
+        );
+        assert!(store.expired > 15_000, "{}", store.expired);
+    }
+
+    #[test]
+    fn cluster_identity() {
+        let c = FakeCluster::new();
+        assert_eq!(c.cluster_uid(), DEFAULT_CLUSTER_UID);
+        let c = c.with_cluster_uid("uid-1");
+        let ns = c.namespace("kube-system").unwrap();
+        assert_eq!(ns["metadata"]["uid"], "uid-1");
+        assert_eq!(ns["kind"], "Namespace");
+        assert!(c.namespace("default").is_none());
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! Request routing and the handlers: discovery, event list, watch and GET.
 //!
 //! Every request is recorded, routed by path, checked against the fault
-//! script (event requests only) and answered. Event lists follow the
-//! apiserver's paging contract: items in key order, `limit` and an opaque
+//! script (event requests and namespace GETs only) and answered. Event lists
+//! follow the apiserver's paging contract: items in key order, `limit` and an opaque
 //! `continue` token that pins the first page's resourceVersion, so every page
 //! of one list is cut from the same snapshot; `remainingItemCount` only
 //! without selectors; `410 Expired` once the snapshot is compacted. Other
 //! served resources answer empty lists, so kubectl commands that touch them
-//! work; named objects other than events are not found.
+//! work. Of named objects other than events, only the `kube-system`
+//! namespace exists (it carries the cluster's uid); the rest are not found.
+//! Events requests first expire events whose TTL ran out, so that no
+//! request sees one the background tick has not yet removed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,6 +128,16 @@ impl<'a> Route<'a> {
         }
     }
 
+    /// The name of the namespace this route GETs, if it is a namespace GET.
+    fn namespace_name(&self) -> Option<&'a str> {
+        match self {
+            Route::Object {
+                gv, resource, name, ..
+            } if gv.group.is_empty() && resource.name == "namespaces" => Some(name),
+            _ => None,
+        }
+    }
+
     fn kind(&self, watch: bool) -> RequestKind {
         match self {
             Route::Version
@@ -136,6 +149,7 @@ impl<'a> Route<'a> {
             Route::Collection { .. } if self.is_events() && watch => RequestKind::Watch,
             Route::Collection { .. } if self.is_events() => RequestKind::List,
             Route::Object { .. } if self.is_events() => RequestKind::Get,
+            Route::Object { .. } if self.namespace_name().is_some() => RequestKind::Namespace,
             _ => RequestKind::Other,
         }
     }
@@ -243,6 +257,7 @@ async fn respond(
         Route::GroupVersion(gv) => Ok(json_ok(&discovery::resource_list(gv))),
         Route::OpenApi | Route::Unknown => Err(ApiStatus::no_such_path()),
         _ if route.is_events() => events(route, kind, params, shared, kill).await,
+        _ if kind == RequestKind::Namespace => namespace(route, kind, params, shared).await,
         Route::Collection {
             gv,
             resource,
@@ -310,14 +325,24 @@ fn fault_status(
     };
     let verb = match kind {
         RequestKind::Watch => "watch",
-        RequestKind::Get => "get",
+        RequestKind::Get | RequestKind::Namespace => "get",
         _ => "list",
     };
     match fault {
         Fault::Status(status) => Some(status.clone()),
+        // The apiserver authorizes a namespace GET in that namespace.
+        Fault::Forbidden { user } if kind == RequestKind::Namespace => Some(ApiStatus::forbidden(
+            user,
+            verb,
+            "namespaces",
+            "",
+            name,
+            name,
+        )),
         Fault::Forbidden { user } => Some(ApiStatus::forbidden(
             user, verb, "events", "", namespace, name,
         )),
+        Fault::Gone if kind == RequestKind::Namespace => None,
         Fault::Gone if kind == RequestKind::Watch => {
             let rv = params
                 .get("resourceVersion")
@@ -335,19 +360,21 @@ fn fault_status(
     }
 }
 
-async fn events(
+/// Take the scripted fault for this request and apply the whole-response
+/// ones: wait at a [`Fault::Hold`]'s gate, answer a status fault. Returns the
+/// fault left for the handler (a stream fault), if any.
+async fn scripted_fault(
     route: &Route<'_>,
     kind: RequestKind,
     params: &Params,
     shared: &Shared,
-    kill: ConnectionKill,
-) -> Result<Response<Body>, ApiStatus> {
+) -> Result<Option<Fault>, ApiStatus> {
     let mut fault = shared.script.take(kind);
     if let Some(Fault::Hold(gate)) = &fault {
         let mut shutdown = shared.shutdown.clone();
         tokio::select! {
             () = gate.pass() => {}
-            () = signal::shutdown(&mut shutdown) => return Err(ApiStatus::service_unavailable(None)),
+            () = signal::shutdown(&mut shutdown) => return Err(ApiStatus::service_unavailable()),
         }
         fault = None;
     }
@@ -359,6 +386,35 @@ async fn events(
     {
         return Err(status);
     }
+    Ok(fault)
+}
+
+/// `GET /api/v1/namespaces/NAME`: `kube-system` with the cluster's uid, 404 otherwise.
+async fn namespace(
+    route: &Route<'_>,
+    kind: RequestKind,
+    params: &Params,
+    shared: &Shared,
+) -> Result<Response<Body>, ApiStatus> {
+    let fault = scripted_fault(route, kind, params, shared).await?;
+    reject_stream_fault(fault.as_ref(), kind)?;
+    let name = route.namespace_name().unwrap_or_default();
+    shared
+        .cluster
+        .namespace(name)
+        .map(|ns| json_ok(&ns))
+        .ok_or_else(|| ApiStatus::not_found("namespaces", name))
+}
+
+async fn events(
+    route: &Route<'_>,
+    kind: RequestKind,
+    params: &Params,
+    shared: &Shared,
+    kill: ConnectionKill,
+) -> Result<Response<Body>, ApiStatus> {
+    shared.cluster.expire_now();
+    let fault = scripted_fault(route, kind, params, shared).await?;
     match (*route, kind) {
         (
             Route::Object {
@@ -734,6 +790,14 @@ mod tests {
             }
         ));
         assert!(matches!(Route::parse("/api/v1/pods/x"), Route::Unknown));
+        let ns = Route::parse("/api/v1/namespaces/kube-system");
+        assert_eq!(ns.namespace_name(), Some("kube-system"));
+        assert_eq!(ns.kind(false), RequestKind::Namespace);
+        assert_eq!(Route::parse("/api/v1/namespaces").namespace_name(), None);
+        assert_eq!(
+            Route::parse("/api/v1/namespaces/a/events").kind(false),
+            RequestKind::List
+        );
         assert!(matches!(
             Route::parse("/apis/apps/v1/deployments"),
             Route::Collection { .. }

@@ -17,7 +17,8 @@ pub struct ApiStatus {
     pub message: String,
     /// `details`, if any (`{"kind": "events", "name": ...}`, `causes`, ...).
     pub details: Option<Value>,
-    /// A `Retry-After` header (seconds), as sent with 429 and 503.
+    /// A `Retry-After` header (seconds), as sent with 429, 503 and 504; set
+    /// it with [`ApiStatus::with_retry_after`], which also fills in `details`.
     pub retry_after: Option<u32>,
     /// `metadata.continue`: the inconsistent-continue token of an expired
     /// continue (`410`), which lets a client finish the list without a snapshot.
@@ -44,10 +45,19 @@ impl ApiStatus {
         self
     }
 
-    /// The same status with a `Retry-After` header.
+    /// The same status with a `Retry-After: seconds` header and
+    /// `details.retryAfterSeconds`, which kube-apiserver always sends together
+    /// (it derives the header from the Status). client-go waits that long
+    /// before it retries.
     #[must_use]
     pub fn with_retry_after(mut self, seconds: u32) -> Self {
         self.retry_after = Some(seconds);
+        let mut details = match self.details.take() {
+            Some(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        details.insert("retryAfterSeconds".into(), seconds.into());
+        self.details = Some(Value::Object(details));
         self
     }
 
@@ -187,26 +197,36 @@ impl ApiStatus {
         .with_details(json!({"causes": [{"message": cause}]}))
     }
 
-    /// 503 Service Unavailable, with an optional `Retry-After`.
-    pub fn service_unavailable(retry_after: Option<u32>) -> Self {
-        let mut s = ApiStatus::new(
-            503,
-            "ServiceUnavailable",
-            "the server is currently unable to handle the request",
-        );
-        s.retry_after = retry_after;
-        s
-    }
-
-    /// 429 Too Many Requests (API priority and fairness), with `Retry-After`.
-    pub fn too_many_requests(retry_after: u32) -> Self {
+    /// 429 Too Many Requests, as API priority and fairness or a storage
+    /// throttle rejects a request: reason `TooManyRequests`. Add a
+    /// `Retry-After` with [`ApiStatus::with_retry_after`].
+    pub fn too_many_requests() -> Self {
         ApiStatus::new(
             429,
             "TooManyRequests",
-            "Too many requests, please try again later.",
+            "the server has received too many requests and has asked us to try again later",
         )
-        .with_details(json!({"retryAfterSeconds": retry_after}))
-        .with_retry_after(retry_after)
+    }
+
+    /// 503 Service Unavailable (an apiserver shutting down, an unavailable
+    /// aggregated API): reason `ServiceUnavailable`.
+    pub fn service_unavailable() -> Self {
+        ApiStatus::new(
+            503,
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+        )
+    }
+
+    /// 504 Gateway Timeout (a request that ran out of time in the apiserver):
+    /// reason `Timeout`, as kube-apiserver names it.
+    pub fn gateway_timeout() -> Self {
+        ApiStatus::new(
+            504,
+            "Timeout",
+            "the server was unable to return a response in the time allotted, but may still \
+             be processing the request",
+        )
     }
 
     /// 504 for a list at a resourceVersion newer than the store's.
@@ -238,6 +258,35 @@ mod tests {
         assert!(
             s.message
                 .ends_with("in API group \"\" in the namespace \"ns\"")
+        );
+    }
+
+    #[test]
+    fn retry_after_goes_into_details_too() {
+        let s = ApiStatus::service_unavailable().with_retry_after(3);
+        assert_eq!(s.retry_after, Some(3));
+        assert_eq!(
+            s.to_json(),
+            json!({
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "the server is currently unable to handle the request",
+                "reason": "ServiceUnavailable", "code": 503,
+                "details": {"retryAfterSeconds": 3}
+            })
+        );
+        // Existing details are kept.
+        let s = ApiStatus::not_found("events", "x").with_retry_after(1);
+        assert_eq!(
+            s.details,
+            Some(json!({"name": "x", "kind": "events", "retryAfterSeconds": 1}))
+        );
+        assert_eq!(ApiStatus::too_many_requests().details, None);
+        assert_eq!(
+            (
+                ApiStatus::gateway_timeout().code,
+                ApiStatus::gateway_timeout().reason.as_str()
+            ),
+            (504, "Timeout")
         );
     }
 }

@@ -22,6 +22,9 @@ pub enum RequestKind {
     Watch,
     /// A GET of one event.
     Get,
+    /// A GET of one namespace (`/api/v1/namespaces/NAME`): how clients read the
+    /// cluster's identity from `kube-system`.
+    Namespace,
     /// Anything else (other resources, unknown paths, other methods).
     Other,
 }

@@ -1,4 +1,4 @@
-//! Tests of `kev::testkit`, the fake apiserver the other integration tests stand on.
+//! Tests of `kev_testkit`, the fake apiserver kev's integration tests stand on.
 //!
 //! Two kinds of client check it: kube-rs (the client kev uses), to prove the
 //! fake is real enough, and a raw HTTP/1.1 reader, to pin the wire details
@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::Event;
-use kev::testkit::{
-    ExpiredWatch, FakeApiServer, FakeCluster, Fault, Gate, On, RequestKind, TOKEN, realistic_events,
+use k8s_openapi::api::core::v1::{Event, Namespace};
+use kev_testkit::{
+    ApiStatus, Clock, DEFAULT_CLUSTER_UID, EXPIRY_TICK, ExpiredWatch, FakeApiServer, FakeCluster,
+    Fault, Gate, On, RequestKind, TOKEN, realistic_events,
 };
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use serde_json::{Value, json};
@@ -795,4 +796,208 @@ fn blocking_server_serves_sync_tests() {
     let addr = server.addr();
     server.shutdown();
     assert!(std::net::TcpStream::connect(addr).is_err());
+}
+
+#[tokio::test]
+async fn the_kube_system_namespace_tells_the_cluster_uid() {
+    let server =
+        FakeApiServer::start(cluster().with_cluster_uid("c0ffee00-0000-4000-8000-000000000001"))
+            .await;
+    let client = server.kube_client().await.unwrap();
+    let namespaces = Api::<Namespace>::all(client);
+    let ns = namespaces.get("kube-system").await.unwrap();
+    assert_eq!(
+        ns.metadata.uid.as_deref(),
+        Some("c0ffee00-0000-4000-8000-000000000001")
+    );
+    assert_eq!(
+        server.cluster().cluster_uid(),
+        "c0ffee00-0000-4000-8000-000000000001"
+    );
+    let err = api_error(namespaces.get("default").await.unwrap_err());
+    assert_eq!((err.code, err.reason.as_str()), (404, "NotFound"));
+    assert_eq!(err.message, "namespaces \"default\" not found");
+    let get = server
+        .wait_for_request(|r| r.path == "/api/v1/namespaces/kube-system")
+        .await;
+    assert_eq!((get.kind, get.status), (RequestKind::Namespace, Some(200)));
+
+    // RBAC that does not allow reading namespaces, worded as the apiserver
+    // words it (a namespace is authorized in itself).
+    server.script().push(On::Namespace, Fault::forbidden());
+    let raw = raw_get(&server, "/api/v1/namespaces/kube-system").await;
+    assert_eq!(raw.status, 403);
+    assert_eq!(
+        raw.json()["message"],
+        "namespaces \"kube-system\" is forbidden: User \"system:anonymous\" cannot get resource \
+         \"namespaces\" in API group \"\" in the namespace \"kube-system\""
+    );
+    // On::Any is for events requests: it leaves the namespace alone.
+    server.script().always(On::Any, Fault::unavailable(1));
+    assert_eq!(
+        raw_get(&server, "/api/v1/namespaces/kube-system")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(raw_get(&server, "/api/v1/events").await.status, 503);
+    assert_eq!(FakeCluster::new().cluster_uid(), DEFAULT_CLUSTER_UID);
+}
+
+#[tokio::test]
+async fn throttling_and_timeouts_carry_retry_after() {
+    let server = FakeApiServer::start(cluster()).await;
+    server
+        .script()
+        .on_list(Fault::too_many_requests(2))
+        .on_list(Fault::Status(ApiStatus::service_unavailable()).with_retry_after(1))
+        .on_watch(Fault::gateway_timeout(4))
+        .on_list(Fault::Status(ApiStatus::service_unavailable()));
+    let raw = raw_get(&server, "/api/v1/events").await;
+    assert_eq!((raw.status, raw.header("retry-after")), (429, Some("2")));
+    assert_eq!(
+        raw.json(),
+        json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "the server has received too many requests and has asked us to try again later",
+            "reason": "TooManyRequests", "code": 429,
+            "details": {"retryAfterSeconds": 2}
+        })
+    );
+    let raw = raw_get(&server, "/api/v1/events").await;
+    assert_eq!((raw.status, raw.header("retry-after")), (503, Some("1")));
+    assert_eq!(raw.json()["reason"], "ServiceUnavailable");
+    assert_eq!(raw.json()["details"]["retryAfterSeconds"], 1);
+    let raw = raw_get(&server, "/api/v1/events?watch=true").await;
+    assert_eq!((raw.status, raw.header("retry-after")), (504, Some("4")));
+    assert_eq!(raw.json()["reason"], "Timeout");
+    assert_eq!(raw.json()["details"]["retryAfterSeconds"], 4);
+    // Without a Retry-After: neither the header nor details.
+    let raw = raw_get(&server, "/api/v1/events").await;
+    assert_eq!((raw.status, raw.header("retry-after")), (503, None));
+    assert!(raw.json().get("details").is_none());
+    assert_eq!(server.script().pending(), 0);
+}
+
+#[tokio::test]
+async fn repeating_faults_last_until_removed() {
+    let server = FakeApiServer::start(cluster()).await;
+    let script = server.script();
+    script
+        .always(On::Watch, Fault::ExpiredEvent)
+        .push_times(On::List, Fault::unavailable(1), 2);
+    for _ in 0..3 {
+        let raw = raw_get(&server, "/api/v1/events?watch=true&resourceVersion=1003").await;
+        assert_eq!(raw.lines()[0]["object"]["code"], 410);
+    }
+    for want in [503, 503, 200] {
+        assert_eq!(raw_get(&server, "/api/v1/events").await.status, want);
+    }
+    assert_eq!(script.pending(), 0, "the always-rule is not counted");
+    // Queued behind the always-rule until it is removed.
+    script.push(On::Watch, Fault::EndAfter(1));
+    let raw = raw_get(&server, "/api/v1/events?watch=true&resourceVersion=1003").await;
+    assert_eq!(raw.lines()[0]["type"], "ERROR");
+    assert_eq!(script.remove(On::Watch), 2);
+    script.push(On::Watch, Fault::EndAfter(1));
+    let raw = raw_get(&server, "/api/v1/events?watch=true&resourceVersion=1003").await;
+    assert_eq!(raw.lines()[0]["type"], "ADDED");
+    script.always(On::Any, Fault::forbidden());
+    assert_eq!(raw_get(&server, "/api/v1/events").await.status, 403);
+    script.clear();
+    assert_eq!(raw_get(&server, "/api/v1/events").await.status, 200);
+}
+
+#[tokio::test]
+async fn expired_events_leave_lists_and_gets_and_watches_see_them_deleted() {
+    let clock = Clock::manual(now());
+    let server = FakeApiServer::start(
+        FakeCluster::new()
+            .with_clock(clock.clone())
+            .with_event_ttl(Duration::from_secs(3600))
+            .with_events([
+                event("a", "web.1", "Warning", "Pod"),
+                event("a", "web.2", "Normal", "Pod"),
+            ]),
+    )
+    .await;
+    let cluster = server.cluster().clone();
+    let api = Api::<Event>::all(server.kube_client().await.unwrap());
+    let from = cluster.resource_version();
+    let mut stream = api
+        .watch(&WatchParams::default(), &from.to_string())
+        .await
+        .unwrap()
+        .boxed();
+    // web.2 is written again half-way: it lives on after web.1 is gone.
+    clock.advance(Duration::from_secs(1800));
+    cluster.bump_event("a", "web.2").unwrap();
+    assert!(matches!(next(&mut stream).await, WatchEvent::Modified(_)));
+    clock.advance(Duration::from_secs(1800));
+    assert_eq!(cluster.expire_now(), 1);
+    match next(&mut stream).await {
+        WatchEvent::Deleted(e) => {
+            assert_eq!(e.metadata.name.as_deref(), Some("web.1"));
+            assert_eq!(
+                e.metadata.resource_version,
+                Some((from + 2).to_string()),
+                "a new resourceVersion, as etcd's lease expiry writes"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let listed = api.list(&ListParams::default()).await.unwrap();
+    assert_eq!(names(&listed.items), ["a/web.2"]);
+    let ns = Api::<Event>::namespaced(server.kube_client().await.unwrap(), "a");
+    assert_eq!(api_error(ns.get("web.1").await.unwrap_err()).code, 404);
+
+    // No explicit expiry: the next request expires what is due first.
+    clock.advance(Duration::from_secs(1800));
+    assert_eq!(api_error(ns.get("web.2").await.unwrap_err()).code, 404);
+    match next(&mut stream).await {
+        WatchEvent::Deleted(e) => assert_eq!(e.metadata.name.as_deref(), Some("web.2")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cluster.expired_count(), 2);
+    assert!(cluster.is_empty());
+}
+
+/// The server's own tick expires events with no request coming in: the watch
+/// waits at most one tick (EXPIRY_TICK) for its DELETED.
+#[tokio::test]
+async fn the_server_tick_expires_events_for_open_watches() {
+    let clock = Clock::manual(now());
+    let server = FakeApiServer::start(
+        FakeCluster::new()
+            .with_clock(clock.clone())
+            .with_event_ttl(Duration::from_secs(60))
+            .with_events([event("a", "web.1", "Warning", "Pod")]),
+    )
+    .await;
+    let api = Api::<Event>::all(server.kube_client().await.unwrap());
+    let from = server.cluster().resource_version();
+    let mut stream = api
+        .watch(&WatchParams::default(), &from.to_string())
+        .await
+        .unwrap()
+        .boxed();
+    // Answered (so past its own expiry check) before the clock moves.
+    server
+        .wait_for_request(|r| r.is_watch() && r.status.is_some())
+        .await;
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        server.cluster().expired_count(),
+        0,
+        "nothing expires on its own"
+    );
+    let deleted = tokio::time::timeout(EXPIRY_TICK * 10, next(&mut stream))
+        .await
+        .expect("expired within a few ticks");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "no request came in to expire it"
+    );
+    assert!(matches!(deleted, WatchEvent::Deleted(_)), "{deleted:?}");
 }

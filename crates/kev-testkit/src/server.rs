@@ -7,6 +7,10 @@
 //! binary as a child process and block on it). Shutdown is one `watch`
 //! signal: the accept loop stops, dropping its `JoinSet` aborts every
 //! connection, and watch tasks see the signal or their closed body and end.
+//!
+//! The accept loop also ticks every [`EXPIRY_TICK`] to expire events whose
+//! TTL ran out ([`FakeCluster::with_event_ttl`]), so that open watches see
+//! their `DELETED`s while no request comes in.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -28,6 +32,10 @@ use super::kubeconfig;
 use super::record::{RecordedRequest, RequestLog};
 use super::routes;
 use super::signal::shutdown;
+
+/// How often a running server expires events whose TTL ran out. Coarse, as
+/// etcd's lease expiry is; requests for events check on their own as well.
+pub const EXPIRY_TICK: Duration = Duration::from_secs(1);
 
 /// State shared by every connection of one server.
 #[derive(Debug)]
@@ -54,7 +62,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// ```no_run
 /// # async fn demo() {
-/// use kev::testkit::{FakeApiServer, FakeCluster, Fault, On};
+/// use kev_testkit::{FakeApiServer, FakeCluster, Fault, On};
 /// let server = FakeApiServer::start(FakeCluster::new()).await;
 /// server.script().push(On::Watch, Fault::DropAfter(1));
 /// let client = server.kube_client().await.unwrap();
@@ -260,9 +268,14 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Rece
     let mut connections = JoinSet::new();
     let mut backoff = Duration::from_millis(1);
     let for_connections = stop.clone();
+    let mut expiry = tokio::time::interval(EXPIRY_TICK);
+    expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = shutdown(&mut stop) => break,
+            _ = expiry.tick() => {
+                shared.cluster.expire_now();
+            }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     backoff = Duration::from_millis(1);
