@@ -12,7 +12,6 @@ pub mod discovery;
 pub mod identity;
 pub mod list;
 pub mod replay;
-pub mod replay_par;
 pub mod watch;
 
 use std::time::Duration;

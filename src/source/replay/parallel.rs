@@ -32,7 +32,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use super::replay::{Lines, Prefilter, ReplayError, filter_line, too_long};
+use super::{Lines, Prefilter, ReplayError, filter_line, too_long};
 use crate::model::Occurrence;
 
 /// Encodes a kept occurrence as the sink will write it, handed to the
