@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(kev::command::run(cli));
     // Do not wait for a sink stuck writing to a blocked terminal.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    runtime.shutdown_timeout(std::time::Duration::from_millis(300));
     match result {
         Ok(()) => ExitCode::from(kev::exit::SUCCESS),
         Err(failure) => {

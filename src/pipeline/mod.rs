@@ -36,8 +36,8 @@ use crate::model::{Clock, EventView, Occurrence, Position, RecordContext, WatchT
 use crate::output::sort_by_last_seen;
 use crate::sink::{Batch, Delivery, Sink, SinkError};
 use crate::source::ApiError;
-use crate::source::replay::{Prefilter, Replay};
 use crate::source::replay::parallel::{ParOptions, replay_lines};
+use crate::source::replay::{Prefilter, Replay};
 use crate::source::watch::{EventWatcher, Update, WatchStats};
 use checkpoint::{Applied, Checkpoint, CheckpointStats, Ledger};
 use dedupe::{Dedupe, DedupeStats, Verdict};
@@ -52,6 +52,10 @@ const REPLAY_BATCH: usize = 1024;
 
 /// How often acknowledgements are collected when nothing else happens.
 const ACK_POLL: Duration = Duration::from_millis(100);
+
+/// How long the sinks may take to finish after a stop signal, so kev exits
+/// within two seconds of SIGTERM whatever a sink is waiting for.
+const DRAIN_DEADLINE: Duration = Duration::from_millis(1000);
 
 /// The stages and sinks of one run; see the module docs.
 pub struct Pipeline {
@@ -252,25 +256,41 @@ impl Pipeline {
             }
         }
         drop(rx);
-        // Let each sink deliver its queue and close.
+        // Let each sink deliver its queue and close. When stopping, only for
+        // so long: a sink stuck on a blocked terminal or a dead endpoint
+        // must not hold the exit; what it did not acknowledge is not in the
+        // checkpoint and is delivered again next time.
         for s in &mut sinks {
             s.finish();
         }
-        let mut final_acks = Vec::with_capacity(sinks.len());
-        for s in sinks {
-            match s.join().await {
-                Ok(a) => final_acks.push(a),
-                Err(e) => {
-                    final_acks.push(crate::sink::Acked::NOTHING);
-                    if result.is_ok() {
-                        result = Err(e.into());
-                    }
+        let acks: Vec<_> = sinks.iter().map(SinkHandle::acks).collect();
+        let names: Vec<String> = sinks.iter().map(|s| s.name.clone()).collect();
+        let joined = futures::future::join_all(sinks.into_iter().map(SinkHandle::join));
+        let outcomes = if stop.is_cancelled() {
+            match tokio::time::timeout(DRAIN_DEADLINE, joined).await {
+                Ok(outcomes) => outcomes,
+                Err(_) => {
+                    tracing::warn!(
+                        sinks = ?names,
+                        "stopping: the sinks did not finish within {:.1}s; what they did not acknowledge will be delivered again",
+                        DRAIN_DEADLINE.as_secs_f64()
+                    );
+                    Vec::new()
                 }
+            }
+        } else {
+            joined.await
+        };
+        for o in outcomes {
+            if let Err(e) = o
+                && result.is_ok()
+            {
+                result = Err(e.into());
             }
         }
         if let (Some(l), Some(tx)) = (&mut ledger, &applied_tx) {
-            for (i, a) in final_acks.iter().enumerate() {
-                l.acked(i, a.up_to);
+            for (i, a) in acks.iter().enumerate() {
+                l.acked(i, a.borrow().up_to);
             }
             let items = l.drain_acked();
             if !items.is_empty() {

@@ -83,7 +83,7 @@ impl SinkHandle {
         *self.acked.borrow()
     }
 
-    /// A receiver that wakes when the acknowledgement changes.
+    /// The acknowledgements, as they change (usable after the handle is gone).
     pub fn acks(&self) -> watch::Receiver<Acked> {
         self.acked.clone()
     }

@@ -561,3 +561,172 @@ fn decode_line(line: &str, scope: &Scope) -> Result<WatchEvent<WireEvent>, ApiEr
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kev_testkit::{FakeApiServer, FakeCluster, Fault, On};
+
+    fn list_options() -> ListOptions {
+        ListOptions {
+            namespace: None,
+            field_selector: None,
+            page_size: 500,
+            // No client-side timers but the backoff's, so paused time moves
+            // only through it.
+            request_timeout: None,
+        }
+    }
+
+    /// A client without timers of its own (connect, read, write timeouts):
+    /// under paused time the clock would otherwise jump to them while a
+    /// response is on its way from the server's thread. (For the same
+    /// reason `--request-timeout` is tested in real time, through the binary:
+    /// tests/resume.rs.)
+    async fn quiet_client(server: &FakeApiServer) -> kube::Client {
+        let mut config = server.kube_config().await.expect("config");
+        config.connect_timeout = None;
+        config.read_timeout = None;
+        config.write_timeout = None;
+        config.default_retry = false;
+        kube::Client::try_from(config).expect("client")
+    }
+
+    async fn watcher(server: &FakeApiServer, start: Start) -> EventWatcher {
+        let client = quiet_client(server).await;
+        let mut opts = WatchOptions::new(list_options());
+        opts.start = start;
+        EventWatcher::new(client, server.url(), opts)
+    }
+
+    /// Regression: a server answering every watch with 410 (or an empty
+    /// 200) was relisted 183 times in 8 s, because every successful list
+    /// reset the backoff. Relists now back off: in two minutes (virtual
+    /// time) about ten, each wait within the jittered bounds.
+    #[tokio::test(start_paused = true)]
+    async fn relists_back_off_when_every_watch_expires() {
+        kev_testkit::install_crypto_provider();
+        for fault in [Fault::ExpiredEvent, Fault::EmptyWatch, Fault::Gone] {
+            let server = FakeApiServer::start(FakeCluster::new()).await;
+            server.script().always(On::Watch, fault.clone());
+            let mut w = watcher(&server, Start::List).await;
+            let start = Instant::now();
+            let mut lists = Vec::new();
+            while start.elapsed() < Duration::from_secs(120) {
+                if let Update::Listed { .. } = w.next().await.expect("no error") {
+                    lists.push(start.elapsed());
+                }
+            }
+            // Waits: 0.125–0.25, 0.25–0.5, ... doubling to 15–30 s.
+            assert!(
+                (8..=14).contains(&lists.len()),
+                "{fault:?}: {} relists: {lists:?}",
+                lists.len()
+            );
+            let gaps: Vec<Duration> = lists.windows(2).map(|p| p[1] - p[0]).collect();
+            assert!(
+                gaps.iter().all(|g| *g >= Duration::from_millis(100)),
+                "{fault:?}: {gaps:?}"
+            );
+            assert!(
+                gaps.last().is_some_and(|g| *g >= Duration::from_secs(15)),
+                "{fault:?}: {gaps:?}"
+            );
+            assert_eq!(w.stats().relists as usize, lists.len() - 1);
+        }
+    }
+
+    /// Transient errors after the first success back off and never end
+    /// the stream; the backoff resets once a watch delivers.
+    #[tokio::test(start_paused = true)]
+    async fn transient_errors_back_off_and_progress_resets_the_backoff() {
+        kev_testkit::install_crypto_provider();
+        let server = FakeApiServer::start(FakeCluster::new()).await;
+        server
+            .script()
+            .push_times(On::Watch, Fault::internal_error(), 6);
+        let mut w = watcher(&server, Start::List).await;
+        assert!(matches!(w.next().await.unwrap(), Update::Listed { .. }));
+        let added = server
+            .cluster()
+            .add_event(serde_json::json!({"metadata": {"namespace": "default", "name": "a.1"}, "involvedObject": {"kind": "Pod", "name": "a"}}))
+            .unwrap();
+        let started = Instant::now();
+        let Update::Changed { event, rv, .. } = w.next().await.unwrap() else {
+            panic!("expected the new event");
+        };
+        let waited = started.elapsed();
+        assert_eq!(event.name, "a.1");
+        assert_eq!(rv, added["metadata"]["resourceVersion"].as_str().unwrap());
+        // Six waits of 0.125–0.25, ..., 4–8 s: 7.9 to 15.75 s in all.
+        assert!(
+            waited >= Duration::from_millis(7875) && waited <= Duration::from_millis(15750),
+            "{waited:?}"
+        );
+        assert_eq!(w.stats().retries, 6);
+        // After progress, the next failure waits the initial backoff again.
+        server.script().push(On::Watch, Fault::internal_error());
+        server.script().push(On::Watch, Fault::EndAfter(0));
+        let _ = server.cluster().add_event(serde_json::json!({"metadata": {"namespace": "default", "name": "b.1"}, "involvedObject": {"kind": "Pod", "name": "b"}}));
+        let started = Instant::now();
+        let Update::Changed { event, .. } = w.next().await.unwrap() else {
+            panic!("expected b");
+        };
+        assert_eq!(event.name, "b.1");
+        assert!(
+            started.elapsed() <= Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Resuming from a stored resourceVersion watches from it at once: no
+    /// list; and a stored version that expired relists.
+    #[tokio::test(start_paused = true)]
+    async fn resume_watches_from_the_stored_version_and_relists_when_it_expired() {
+        kev_testkit::install_crypto_provider();
+        let server = FakeApiServer::start(FakeCluster::new()).await;
+        let first = server
+            .cluster()
+            .add_event(serde_json::json!({"metadata": {"namespace": "default", "name": "a.1"}, "involvedObject": {"kind": "Pod", "name": "a"}}))
+            .unwrap();
+        let rv = first["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let second = server
+            .cluster()
+            .add_event(serde_json::json!({"metadata": {"namespace": "default", "name": "b.1"}, "involvedObject": {"kind": "Pod", "name": "b"}}))
+            .unwrap();
+        let mut w = watcher(
+            &server,
+            Start::Resume {
+                resource_version: rv.clone(),
+            },
+        )
+        .await;
+        let Update::Changed { event, .. } = w.next().await.unwrap() else {
+            panic!("resume yields the next change, not a list");
+        };
+        assert_eq!(event.uid, second["metadata"]["uid"].as_str().unwrap());
+        let reqs = server.requests();
+        assert!(reqs.iter().all(|r| r.is_watch()), "{reqs:?}");
+        assert_eq!(reqs[0].param("resourceVersion"), Some(rv.as_str()));
+
+        server.cluster().compact();
+        let mut w = watcher(
+            &server,
+            Start::Resume {
+                resource_version: rv,
+            },
+        )
+        .await;
+        match w.next().await.unwrap() {
+            Update::Listed { events, relist, .. } => {
+                assert!(relist);
+                assert_eq!(events.len(), 2);
+            }
+            other => panic!("expected a relist, got {other:?}"),
+        }
+    }
+}

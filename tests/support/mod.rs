@@ -127,6 +127,24 @@ impl Follower {
         s
     }
 
+    /// Send `signal` (`TERM`, `INT`, `KILL`) and wait for kev to exit;
+    /// returns its exit code (`None` if killed by the signal) and stderr.
+    /// Lines printed before it exited are collected into `seen`.
+    pub fn signal(&mut self, signal: &str) -> (Option<i32>, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal} {pid}");
+        let status = self.child.wait().expect("wait for kev");
+        // The reader thread ends at EOF; take what it read.
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(10)) {
+            self.seen.push(l);
+        }
+        (status.code(), self.stderr_now())
+    }
+
     /// Stop kev and return its stderr.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();
