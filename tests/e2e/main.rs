@@ -14,6 +14,9 @@
 //! - [`fake_vs_kubectl`]: the real kubectl against kev's fake apiserver.
 //! - [`disruption`]: apiserver restart and etcd compaction while following
 //!   (these run alone; everything else runs in parallel in own namespaces).
+//! - [`resume`]: `--state-file` across SIGTERM restarts while events are
+//!   written, compaction while stopped, apiserver restarts, kill -9, and a
+//!   state file of another cluster (the compaction and restart ones run alone).
 //!
 //! Every scenario asserts exact sets of occurrences `(uid, resourceVersion)`.
 //! Nothing sleeps to synchronize: waits poll for the expected output and
@@ -23,5 +26,6 @@ mod disruption;
 mod fake_vs_kubectl;
 mod list;
 mod rbac;
+mod resume;
 mod support;
 mod watch;

@@ -49,6 +49,24 @@ impl Admin {
             .unwrap_or_else(|e| panic!("{method} {path} failed: {e}\nbody: {body}"))
     }
 
+    /// GET a JSON object.
+    pub fn get(&self, path: &str) -> Value {
+        let req = http::Request::get(path).body(Vec::new()).expect("request");
+        self.rt
+            .block_on(self.client.request::<Value>(req))
+            .unwrap_or_else(|e| panic!("GET {path} failed: {e}"))
+    }
+
+    /// The `kube-system` namespace's uid: what kev records as the cluster's
+    /// identity in a state file.
+    pub fn cluster_uid(&self) -> String {
+        let ns = self.get("/api/v1/namespaces/kube-system");
+        ns["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no metadata.uid in {ns}"))
+            .to_string()
+    }
+
     /// POST a JSON object.
     pub fn post(&self, path: &str, body: &Value) -> Value {
         self.send(http::Method::POST, path, "application/json", body)

@@ -1,6 +1,7 @@
 //! Support for the end-to-end tests: the control plane started by
 //! `scripts/e2e.sh`, a per-test [`TestEnv`] (own namespaces, own HOME, a
-//! client to write events with), and running the real `kev` binary.
+//! client to write events with), running the real `kev` binary (and
+//! stopping it with a signal), and a [`Writer`] that keeps writing events.
 //!
 //! Tests share one kube-apiserver. Ordinary tests take [`TestEnv::shared`]
 //! and work in namespaces of their own, so they run in parallel; tests that
@@ -11,6 +12,7 @@ pub mod client;
 pub mod events;
 pub mod follow;
 pub mod proxy;
+pub mod writer;
 
 use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hasher};
@@ -23,8 +25,9 @@ use serde_json::Value;
 
 pub use client::Admin;
 pub use events::{Created, Ev, Obj};
-pub use follow::Follower;
+pub use follow::{Follower, Stopped};
 pub use proxy::Proxy;
+pub use writer::Writer;
 
 /// How long any single wait in a test may take before it fails. Waits poll
 /// for an expected outcome and return as soon as it is there; this only
