@@ -31,8 +31,64 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// Batches queued per sink.
 const SINK_QUEUE: usize = 16;
 
+/// Everything the pipeline needs, resolved against the cluster.
+struct Prepared {
+    cluster: Cluster,
+    namespace: Option<String>,
+    filter: crate::filter::Filter,
+    list: ListOptions,
+    dedupe: Dedupe,
+    start: Start,
+    checkpoint: Option<Checkpoint>,
+    /// Held for the whole run: no second kev writes this state file.
+    _lock: Option<StateLock>,
+}
+
 /// Run `kev [FLAGS] [EXPR...]`.
 pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure> {
+    // A signal while connecting (an apiserver that does not answer) stops
+    // at once: nothing has been delivered yet.
+    let p = tokio::select! {
+        p = prepare(&s) => p?,
+        _ = stop.cancelled() => return Ok(()),
+    };
+    let note = match &p.namespace {
+        Some(ns) => format!("No events found in {ns} namespace."),
+        None => "No events found.".to_string(),
+    };
+    let sink = TerminalSink::new(
+        s.output.format,
+        s.output.table(p.namespace.is_none()),
+        Clock::System,
+    )
+    .empty_listing_note(Some(note));
+    let pipeline = Pipeline {
+        filter: Arc::new(p.filter),
+        clock: Clock::System,
+        dedupe: Some(p.dedupe),
+        include_deleted: s.include_deleted,
+        checkpoint: p.checkpoint,
+        checkpoint_interval: CHECKPOINT_INTERVAL,
+        sinks: vec![Box::new(sink)],
+        sink_queue: SINK_QUEUE,
+        cluster: None,
+    };
+    let mut opts = WatchOptions::new(p.list);
+    opts.start = p.start;
+    opts.event_ttl = s.event_ttl;
+    let watcher = EventWatcher::new(p.cluster.client.clone(), p.cluster.url.clone(), opts);
+    let report = pipeline
+        .run_watch(watcher, s.follow != Follow::No, stop)
+        .await
+        .map_err(Failure::runtime)?;
+    tracing::debug!(?report, "done");
+    drop(p._lock);
+    Ok(())
+}
+
+/// Connect, resolve `--for`, build the filter and the list options, and
+/// open the state file.
+async fn prepare(s: &TailSettings) -> Result<Prepared, Failure> {
     crate::client::install_crypto_provider();
     let cluster = connect(&s.cluster).await.map_err(Failure::usage)?;
     let namespace = s.namespaces.resolve(&cluster.default_namespace);
@@ -54,55 +110,28 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
         request_timeout: s.request_timeout,
     };
     tracing::debug!(field_selector = ?list.field_selector, namespace = ?namespace, "reading events");
-
     let mut dedupe = Dedupe::new(s.event_ttl, DEFAULT_CAP);
     let mut start = match s.follow {
         Follow::WatchOnly => Start::WatchOnly,
         Follow::No | Follow::Watch => Start::List,
     };
-    // Held for the whole run: no second kev writes this state file.
-    let mut _lock = None;
-    let checkpoint = match &s.state {
+    let (checkpoint, lock) = match &s.state {
         Some(st) => {
-            let (checkpoint, lock) =
-                open_state(st, &cluster, &list, &s, &mut dedupe, &mut start).await?;
-            _lock = Some(lock);
-            Some(checkpoint)
+            let (c, l) = open_state(st, &cluster, &list, s, &mut dedupe, &mut start).await?;
+            (Some(c), Some(l))
         }
-        None => None,
+        None => (None, None),
     };
-
-    let note = match &namespace {
-        Some(ns) => format!("No events found in {ns} namespace."),
-        None => "No events found.".to_string(),
-    };
-    let sink = TerminalSink::new(
-        s.output.format,
-        s.output.table(namespace.is_none()),
-        Clock::System,
-    )
-    .empty_listing_note(Some(note));
-    let pipeline = Pipeline {
-        filter: Arc::new(filter),
-        clock: Clock::System,
-        dedupe: Some(dedupe),
-        include_deleted: s.include_deleted,
+    Ok(Prepared {
+        cluster,
+        namespace,
+        filter,
+        list,
+        dedupe,
+        start,
         checkpoint,
-        checkpoint_interval: CHECKPOINT_INTERVAL,
-        sinks: vec![Box::new(sink)],
-        sink_queue: SINK_QUEUE,
-        cluster: None,
-    };
-    let mut opts = WatchOptions::new(list);
-    opts.start = start;
-    opts.event_ttl = s.event_ttl;
-    let watcher = EventWatcher::new(cluster.client.clone(), cluster.url.clone(), opts);
-    let report = pipeline
-        .run_watch(watcher, s.follow != Follow::No, stop)
-        .await
-        .map_err(Failure::runtime)?;
-    tracing::debug!(?report, "done");
-    Ok(())
+        _lock: lock,
+    })
 }
 
 /// Lock and load the state file, check it belongs to this cluster, seed the
@@ -153,7 +182,7 @@ async fn open_state(
         );
     }
     for DeliveredEntry(uid, rv, count, at) in &state.delivered {
-        dedupe.insert(uid, rv, *count, *at);
+        dedupe.insert(uid, Arc::from(rv.as_str()), *count, *at, true);
     }
     dedupe.prune(now);
     if state.selection != selection {

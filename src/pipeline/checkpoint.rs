@@ -5,23 +5,28 @@
 //! the [`Ledger`]: an occurrence (whether or not a sink was sent it) or the
 //! end of a list. Each sink acknowledges by sequence number; once every sink
 //! has acknowledged everything routed to it up to some number, the entries up
-//! to there are *applied* to the [`Checkpoint`]: the occurrence joins the
-//! delivered set and its position becomes the resume point (a list's items
+//! to there are *applied* ([`Checkpoint::apply`]): the occurrence is marked
+//! delivered in the dedupe set (which thereby is the delivered set — there is
+//! no second copy) and its position becomes the resume point (a list's items
 //! mean "relist" until the list's end is applied).
 //!
-//! The checkpoint lives in a task of its own ([`run`]) that receives applied
-//! entries and writes the state file on an interval and at the end, so
-//! serializing the delivered set never stalls delivery.
+//! Writing is kept off the pipeline's path: on an interval the pipeline takes
+//! a [`Snapshot`] (the header and shared references to the delivered
+//! entries, a few milliseconds for 50,000 events) and hands it to the writer
+//! task ([`run_writer`]), which serializes it and writes the file atomically.
+//! A snapshot is taken only when the writer is free, so a slow disk delays
+//! checkpoints, never delivery.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio::sync::mpsc;
 
-use super::dedupe::TTL_GRACE;
-use super::state::{DeliveredEntry, State, StateError, write_atomically};
+use super::dedupe::{Dedupe, Version};
+use super::state::{STATE_KIND, STATE_VERSION, Snapshot, State, StateError, write_atomically};
 use crate::model::Position;
 
 /// One handled item, applied once every sink has acknowledged it.
@@ -29,17 +34,13 @@ use crate::model::Position;
 pub enum Applied {
     /// An occurrence.
     Occurrence {
-        /// Event uid.
-        uid: String,
-        /// resourceVersion.
-        resource_version: String,
-        /// Its count.
-        count: i64,
-        /// When kev observed it (Unix seconds).
-        observed_at: i64,
+        /// Event uid (shared with the dedupe set).
+        uid: Arc<str>,
+        /// The version.
+        version: Version,
         /// Where it was read.
         position: Option<Position>,
-        /// A DELETED notification: forget the event.
+        /// A DELETED notification (the dedupe set has already forgotten it).
         deleted: bool,
     },
     /// The end of a list at `list_rv`.
@@ -108,6 +109,93 @@ impl Ledger {
     }
 }
 
+/// The state file's header and resume point, kept by the pipeline.
+#[derive(Debug)]
+pub struct Checkpoint {
+    path: PathBuf,
+    header: State,
+    dirty: bool,
+}
+
+impl Checkpoint {
+    /// A checkpoint writing `path`, with `state`'s cluster, selection, TTL
+    /// and resume point (its delivered entries belong in the dedupe set).
+    pub fn new(path: PathBuf, mut state: State) -> Checkpoint {
+        state.delivered = Vec::new();
+        Checkpoint {
+            path,
+            header: state,
+            dirty: true,
+        }
+    }
+
+    /// Where the state file is.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Apply an acknowledged item: mark it delivered in `dedupe`, move the
+    /// resume point.
+    pub fn apply(&mut self, item: Applied, dedupe: &mut Dedupe) {
+        self.dirty = true;
+        match item {
+            Applied::Occurrence {
+                uid,
+                version,
+                position,
+                deleted,
+            } => {
+                match position {
+                    Some(Position::Watched { rv }) => self.header.resource_version = Some(rv),
+                    // Part of a list: a resume must relist until its end.
+                    Some(Position::Listed { .. }) => self.header.resource_version = None,
+                    None => {}
+                }
+                if !deleted {
+                    dedupe.ack(&uid, version);
+                }
+            }
+            Applied::ListEnd { list_rv } => self.header.resource_version = Some(list_rv),
+        }
+    }
+
+    /// The resume point so far.
+    pub fn resource_version(&self) -> Option<&str> {
+        self.header.resource_version.as_deref()
+    }
+
+    /// Whether something changed since the last snapshot.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// Take a snapshot of the header and `dedupe`'s delivered set.
+    pub fn snapshot(&mut self, dedupe: &Dedupe) -> Snapshot {
+        self.dirty = false;
+        let h = &self.header;
+        Snapshot {
+            kind: STATE_KIND,
+            version: STATE_VERSION,
+            cluster: h.cluster.clone(),
+            selection: h.selection.clone(),
+            saved_at: Utc::now(),
+            event_ttl_seconds: h.event_ttl_seconds,
+            resource_version: h.resource_version.clone(),
+            delivered: dedupe
+                .acked()
+                .map(|(uid, v)| {
+                    (
+                        uid.clone(),
+                        v.resource_version.clone(),
+                        v.count,
+                        v.observed_at,
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Figures about the state file's writes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CheckpointStats {
@@ -121,168 +209,66 @@ pub struct CheckpointStats {
     pub last_entries: usize,
 }
 
-/// The state that the file is written from.
-#[derive(Debug)]
-pub struct Checkpoint {
+/// Serialize `snapshot` and write it to `path` atomically.
+pub async fn write(path: PathBuf, snapshot: Snapshot) -> Result<(usize, Duration), StateError> {
+    let started = Instant::now();
+    let err_path = path.clone();
+    tokio::task::spawn_blocking(move || {
+        let bytes = snapshot.to_bytes();
+        write_atomically(&path, &bytes).map(|()| bytes.len())
+    })
+    .await
+    .map_err(|e| StateError::Write {
+        path: err_path,
+        source: std::io::Error::other(e),
+    })?
+    .map(|len| (len, started.elapsed()))
+}
+
+/// The writer task: write each snapshot that arrives; the last one's error
+/// (the final checkpoint) is returned, earlier ones are logged and the next
+/// snapshot tries again.
+pub async fn run_writer(
     path: PathBuf,
-    state: State,
-    delivered: HashMap<String, (String, i64, i64)>,
-    keep_secs: i64,
-    dirty: bool,
-    stats: CheckpointStats,
-}
-
-impl Checkpoint {
-    /// A checkpoint writing `path`, starting from `state` (loaded, or new).
-    pub fn new(path: PathBuf, mut state: State) -> Checkpoint {
-        let delivered = state
-            .delivered
-            .drain(..)
-            .map(|DeliveredEntry(uid, rv, count, at)| (uid, (rv, count, at)))
-            .collect();
-        let keep_secs = (Duration::from_secs(state.event_ttl_seconds) + TTL_GRACE).as_secs() as i64;
-        Checkpoint {
-            path,
-            state,
-            delivered,
-            keep_secs,
-            dirty: true,
-            stats: CheckpointStats::default(),
-        }
-    }
-
-    /// Apply an acknowledged item.
-    pub fn apply(&mut self, item: Applied) {
-        self.dirty = true;
-        match item {
-            Applied::Occurrence {
-                uid,
-                resource_version,
-                count,
-                observed_at,
-                position,
-                deleted,
-            } => {
-                match position {
-                    Some(Position::Watched { rv }) => self.state.resource_version = Some(rv),
-                    // Part of a list: a resume must relist until its end.
-                    Some(Position::Listed { .. }) => self.state.resource_version = None,
-                    None => {}
-                }
-                if deleted {
-                    self.delivered.remove(&uid);
-                } else {
-                    self.delivered
-                        .insert(uid, (resource_version, count, observed_at));
-                }
-            }
-            Applied::ListEnd { list_rv } => self.state.resource_version = Some(list_rv),
-        }
-    }
-
-    /// The resume point so far.
-    pub fn resource_version(&self) -> Option<&str> {
-        self.state.resource_version.as_deref()
-    }
-
-    /// How many delivered events are remembered.
-    pub fn len(&self) -> usize {
-        self.delivered.len()
-    }
-
-    /// Whether none are.
-    pub fn is_empty(&self) -> bool {
-        self.delivered.is_empty()
-    }
-
-    /// The file's bytes now, the delivered set pruned to the TTL.
-    pub fn snapshot(&mut self) -> Vec<u8> {
-        let now = Utc::now();
-        let horizon = now.timestamp() - self.keep_secs;
-        self.delivered.retain(|_, (_, _, at)| *at >= horizon);
-        self.state.saved_at = now;
-        self.state.delivered = self
-            .delivered
-            .iter()
-            .map(|(uid, (rv, count, at))| DeliveredEntry(uid.clone(), rv.clone(), *count, *at))
-            .collect();
-        let bytes = self.state.to_bytes();
-        self.state.delivered.clear();
-        bytes
-    }
-
-    /// Write the file if anything changed since the last write.
-    pub async fn write(&mut self) -> Result<(), StateError> {
-        if !self.dirty {
-            return Ok(());
-        }
-        let started = Instant::now();
-        let bytes = self.snapshot();
-        let entries = self.delivered.len();
-        let path = self.path.clone();
-        let len = bytes.len();
-        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
-            .await
-            .map_err(|e| StateError::Write {
-                path: self.path.clone(),
-                source: std::io::Error::other(e),
-            })??;
-        self.dirty = false;
-        self.stats = CheckpointStats {
-            writes: self.stats.writes + 1,
-            last_bytes: len,
-            last_write: started.elapsed(),
-            last_entries: entries,
-        };
-        tracing::trace!(bytes = len, entries, took = ?self.stats.last_write, "state file written");
-        Ok(())
-    }
-
-    /// The figures so far.
-    pub fn stats(&self) -> &CheckpointStats {
-        &self.stats
-    }
-}
-
-/// Keep the checkpoint: apply what arrives on `applied`, write every
-/// `interval` when something changed, and once more when the channel
-/// closes. Returns the write figures. A failed interval write is logged and
-/// retried at the next tick; a failed final write is an error.
-pub async fn run(
-    mut checkpoint: Checkpoint,
-    mut applied: mpsc::Receiver<Vec<Applied>>,
-    interval: Duration,
+    mut snapshots: mpsc::Receiver<(Snapshot, bool)>,
 ) -> Result<CheckpointStats, StateError> {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            batch = applied.recv() => match batch {
-                Some(items) => items.into_iter().for_each(|i| checkpoint.apply(i)),
-                None => break,
-            },
-            _ = tick.tick() => {
-                if let Err(e) = checkpoint.write().await {
-                    tracing::warn!("{e}; retrying at the next checkpoint");
-                }
+    let mut stats = CheckpointStats::default();
+    while let Some((snapshot, last)) = snapshots.recv().await {
+        let entries = snapshot.delivered.len();
+        match write(path.clone(), snapshot).await {
+            Ok((bytes, took)) => {
+                stats = CheckpointStats {
+                    writes: stats.writes + 1,
+                    last_bytes: bytes,
+                    last_write: took,
+                    last_entries: entries,
+                };
+                tracing::trace!(bytes, entries, ?took, "state file written");
             }
+            Err(e) if last => return Err(e),
+            Err(e) => tracing::warn!("{e}; retrying at the next checkpoint"),
         }
     }
-    checkpoint.write().await?;
-    Ok(checkpoint.stats().clone())
+    Ok(stats)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::dedupe::Verdict;
     use crate::pipeline::state::{ClusterRecord, Selection};
 
-    fn occ(uid: &str, rv: &str, position: Position) -> Applied {
+    fn occ(d: &mut Dedupe, uid: &str, rv: &str, position: Position) -> Applied {
+        let Verdict::New(uid, rv) = d.admit(uid, rv, 1, Utc::now(), false) else {
+            panic!("new")
+        };
         Applied::Occurrence {
-            uid: uid.into(),
-            resource_version: rv.into(),
-            count: 1,
-            observed_at: Utc::now().timestamp(),
+            uid,
+            version: Version {
+                resource_version: rv,
+                count: 1,
+                observed_at: Utc::now().timestamp(),
+            },
             position: Some(position),
             deleted: false,
         }
@@ -290,14 +276,23 @@ mod tests {
 
     #[test]
     fn entries_apply_only_once_every_sink_acknowledged() {
+        let mut d = Dedupe::new(Duration::from_secs(3600), 10);
         let mut l = Ledger::new(2);
         l.record(
             1,
-            occ("a", "1", Position::Watched { rv: "1".into() }),
+            occ(&mut d, "a", "1", Position::Watched { rv: "1".into() }),
             [0, 1],
         );
-        l.record(2, occ("b", "2", Position::Watched { rv: "2".into() }), [0]);
-        l.record(3, occ("c", "3", Position::Watched { rv: "3".into() }), []);
+        l.record(
+            2,
+            occ(&mut d, "b", "2", Position::Watched { rv: "2".into() }),
+            [0],
+        );
+        l.record(
+            3,
+            occ(&mut d, "c", "3", Position::Watched { rv: "3".into() }),
+            [],
+        );
         assert!(l.drain_acked().is_empty());
         l.acked(0, Some(2));
         assert!(l.drain_acked().is_empty(), "sink 1 has not acknowledged 1");
@@ -316,34 +311,59 @@ mod tests {
             Selection::default(),
             3600,
         );
+        let mut d = Dedupe::new(Duration::from_secs(3600), 10);
         let mut c = Checkpoint::new(PathBuf::from("unused"), state);
-        c.apply(occ("a", "5", Position::Watched { rv: "5".into() }));
+        let a = occ(&mut d, "a", "5", Position::Watched { rv: "5".into() });
+        c.apply(a, &mut d);
         assert_eq!(c.resource_version(), Some("5"));
-        c.apply(occ(
+        let b = occ(
+            &mut d,
             "b",
             "7",
             Position::Listed {
                 list_rv: "9".into(),
             },
-        ));
+        );
+        let unacked = occ(
+            &mut d,
+            "x",
+            "8",
+            Position::Listed {
+                list_rv: "9".into(),
+            },
+        );
+        c.apply(b, &mut d);
         assert_eq!(c.resource_version(), None);
-        c.apply(Applied::ListEnd {
-            list_rv: "9".into(),
-        });
+        c.apply(
+            Applied::ListEnd {
+                list_rv: "9".into(),
+            },
+            &mut d,
+        );
         assert_eq!(c.resource_version(), Some("9"));
-        c.apply(Applied::Occurrence {
-            uid: "a".into(),
-            resource_version: "10".into(),
-            count: 1,
-            observed_at: 0,
-            position: Some(Position::Watched { rv: "10".into() }),
-            deleted: true,
-        });
-        assert_eq!(c.len(), 1, "a was deleted");
-        let bytes = c.snapshot();
+        d.forget("a");
+        c.apply(
+            Applied::Occurrence {
+                uid: Arc::from("a"),
+                version: Version {
+                    resource_version: Arc::from("10"),
+                    count: 1,
+                    observed_at: 0,
+                },
+                position: Some(Position::Watched { rv: "10".into() }),
+                deleted: true,
+            },
+            &mut d,
+        );
+        let bytes = c.snapshot(&d).to_bytes();
         let s = State::parse(std::path::Path::new("x"), &bytes).unwrap();
         assert_eq!(s.resource_version.as_deref(), Some("10"));
-        assert_eq!(s.delivered.len(), 1);
-        assert_eq!(s.delivered[0].0, "b");
+        let uids: Vec<&str> = s.delivered.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(
+            uids,
+            ["b"],
+            "a was deleted, x never acknowledged: {unacked:?}"
+        );
+        assert!(!c.is_dirty());
     }
 }

@@ -22,6 +22,10 @@
 //! kev last let it through, the updates in between were never observable one
 //! by one (they were superseded while kev was not watching): they are
 //! counted as coalesced and logged.
+//!
+//! Each entry also remembers the version every sink has *acknowledged*
+//! ([`Dedupe::ack`]): that is the delivered set the state file records, so
+//! the checkpoint needs no second copy of it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -33,6 +37,17 @@ use chrono::{DateTime, Utc};
 /// reuse (events may outlive `--event-ttl` by up to a minute) and clock skew.
 pub const TTL_GRACE: Duration = Duration::from_secs(120);
 
+/// One version of an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Version {
+    /// Its resourceVersion.
+    pub resource_version: Arc<str>,
+    /// Its count.
+    pub count: i64,
+    /// When kev observed it (Unix seconds).
+    pub observed_at: i64,
+}
+
 /// One remembered event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Seen {
@@ -42,6 +57,8 @@ pub struct Seen {
     pub count: i64,
     /// When kev observed that version (Unix seconds).
     pub observed_at: i64,
+    /// The latest version every sink has acknowledged, if any.
+    pub acked: Option<Version>,
 }
 
 /// Counters.
@@ -58,10 +75,11 @@ pub struct DedupeStats {
 }
 
 /// What [`Dedupe::admit`] decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// A new occurrence: let it through.
-    New,
+    /// A new occurrence: let it through. The remembered uid and
+    /// resourceVersion, shared, for [`Dedupe::ack`] later.
+    New(Arc<str>, Arc<str>),
     /// Already let through: drop it.
     Repeat,
 }
@@ -142,33 +160,63 @@ impl Dedupe {
                 );
             }
         }
-        self.insert(uid, resource_version, count, observed_at.timestamp());
+        let rv: Arc<str> = Arc::from(resource_version);
+        let uid = self.insert(uid, rv.clone(), count, observed_at.timestamp(), false);
         self.prune(observed_at);
-        Verdict::New
+        Verdict::New(uid, rv)
     }
 
-    /// Remember `uid` at `resource_version` (a state file's entries, or an
-    /// admitted occurrence).
-    pub fn insert(&mut self, uid: &str, resource_version: &str, count: i64, observed_at: i64) {
-        let uid: Arc<str> = match self.seen.get_key_value(uid) {
-            Some((k, _)) => k.clone(),
-            None => Arc::from(uid),
+    /// Remember `uid` at `resource_version`: an admitted occurrence, or
+    /// (`acked`) one a state file says was delivered.
+    pub fn insert(
+        &mut self,
+        uid: &str,
+        resource_version: Arc<str>,
+        count: i64,
+        observed_at: i64,
+        acked: bool,
+    ) -> Arc<str> {
+        let (uid, previous) = match self.seen.remove_entry(uid) {
+            Some((k, prev)) => (k, prev.acked),
+            None => (Arc::from(uid), None),
+        };
+        let version = Version {
+            resource_version: resource_version.clone(),
+            count,
+            observed_at,
         };
         self.seen.insert(
             uid.clone(),
             Seen {
-                resource_version: Arc::from(resource_version),
+                resource_version,
                 count,
                 observed_at,
+                acked: if acked { Some(version) } else { previous },
             },
         );
-        self.order.push_back((observed_at, uid));
+        self.order.push_back((observed_at, uid.clone()));
         if self.order.len() > 2 * self.seen.len() + 1024 {
             self.compact_order();
         }
         while self.seen.len() > self.cap {
             self.evict_oldest();
         }
+        uid
+    }
+
+    /// Every sink has acknowledged `uid` at `version` (called in delivery
+    /// order, so the latest call is the latest version).
+    pub fn ack(&mut self, uid: &str, version: Version) {
+        if let Some(seen) = self.seen.get_mut(uid) {
+            seen.acked = Some(version);
+        }
+    }
+
+    /// The acknowledged versions: the delivered set a state file records.
+    pub fn acked(&self) -> impl Iterator<Item = (&Arc<str>, &Version)> {
+        self.seen
+            .iter()
+            .filter_map(|(uid, s)| s.acked.as_ref().map(|v| (uid, v)))
     }
 
     /// Forget `uid` (its event was deleted: it cannot come back).
@@ -249,11 +297,20 @@ mod tests {
     #[test]
     fn same_version_is_a_repeat_new_version_is_new() {
         let mut d = Dedupe::new(Duration::from_secs(3600), 10);
-        assert_eq!(d.admit("a", "1", 1, at(0), false), Verdict::New);
+        assert!(matches!(
+            d.admit("a", "1", 1, at(0), false),
+            Verdict::New(..)
+        ));
         assert_eq!(d.admit("a", "1", 1, at(1), true), Verdict::Repeat);
-        assert_eq!(d.admit("a", "2", 2, at(2), false), Verdict::New);
+        assert!(matches!(
+            d.admit("a", "2", 2, at(2), false),
+            Verdict::New(..)
+        ));
         assert_eq!(d.admit("a", "2", 2, at(3), true), Verdict::Repeat);
-        assert_eq!(d.admit("b", "2", 1, at(3), true), Verdict::New);
+        assert!(matches!(
+            d.admit("b", "2", 1, at(3), true),
+            Verdict::New(..)
+        ));
         assert_eq!(d.stats().repeats, 2);
     }
 
@@ -312,6 +369,36 @@ mod tests {
         }
         assert_eq!(d.len(), 1);
         assert!(d.order.len() <= 2 * d.len() + 1025);
+    }
+
+    #[test]
+    fn acknowledged_versions_are_kept_apart_from_admitted_ones() {
+        let mut d = Dedupe::new(Duration::from_secs(3600), 10);
+        let Verdict::New(uid, rv) = d.admit("a", "1", 1, at(0), false) else {
+            panic!()
+        };
+        assert_eq!(d.acked().count(), 0, "admitted is not delivered");
+        d.ack(
+            &uid,
+            Version {
+                resource_version: rv,
+                count: 1,
+                observed_at: 0,
+            },
+        );
+        d.admit("a", "2", 2, at(1), false);
+        let acked: Vec<_> = d
+            .acked()
+            .map(|(u, v)| (u.to_string(), v.resource_version.to_string()))
+            .collect();
+        assert_eq!(
+            acked,
+            [("a".to_string(), "1".to_string())],
+            "the new version is not acknowledged yet"
+        );
+        d.insert("b", Arc::from("7"), 1, 0, true);
+        assert_eq!(d.acked().count(), 2, "from a state file: delivered");
+        assert_eq!(d.admit("b", "7", 1, at(2), true), Verdict::Repeat);
     }
 
     #[test]

@@ -218,26 +218,32 @@ impl Pipeline {
             .map(|s| SinkHandle::spawn(s, queue, stop.clone()))
             .collect();
         let mut ledger = self.checkpoint.as_ref().map(|_| Ledger::new(sinks.len()));
-        let (applied_tx, checkpointer) = match self.checkpoint.take() {
+        let mut checkpoint = self.checkpoint.take();
+        // At most one snapshot waits for the writer: a slow disk skips
+        // checkpoints, it does not queue them.
+        let (snapshot_tx, writer) = match &checkpoint {
             Some(cp) => {
-                let (tx, rx) = mpsc::channel(256);
-                let task = tokio::spawn(checkpoint::run(cp, rx, self.checkpoint_interval));
+                let (tx, rx) = mpsc::channel(1);
+                let task = tokio::spawn(checkpoint::run_writer(cp.path().to_path_buf(), rx));
                 (Some(tx), Some(task))
             }
             None => (None, None),
         };
+        let mut tick = tokio::time::interval(self.checkpoint_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut report = Report::default();
         let mut seq = 0u64;
         let mut poll = tokio::time::interval(ACK_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut result: Result<(), PipelineError> = Ok(());
         loop {
-            let msg = tokio::select! {
+            let (msg, checkpoint_due) = tokio::select! {
                 msg = rx.recv() => match msg {
-                    Some(m) => Some(m),
+                    Some(m) => (Some(m), false),
                     None => break,
                 },
-                _ = poll.tick(), if ledger.is_some() => None,
+                _ = poll.tick(), if ledger.is_some() => (None, false),
+                _ = tick.tick(), if checkpoint.is_some() => (None, true),
             };
             if let Some(msg) = msg
                 && !self
@@ -247,11 +253,18 @@ impl Pipeline {
                 // The sinks are gone: nothing more can be delivered.
                 break;
             }
-            if let (Some(l), Some(tx)) = (&mut ledger, &applied_tx) {
+            if let (Some(l), Some(cp), Some(d)) = (&mut ledger, &mut checkpoint, &mut self.dedupe) {
                 collect_acks(l, &sinks);
-                let items = l.drain_acked();
-                if !items.is_empty() && tx.send(items).await.is_err() {
-                    break;
+                for item in l.drain_acked() {
+                    cp.apply(item, d);
+                }
+                if checkpoint_due
+                    && cp.is_dirty()
+                    && let Some(tx) = &snapshot_tx
+                    && let Ok(permit) = tx.try_reserve()
+                {
+                    d.prune(Utc::now());
+                    permit.send((cp.snapshot(d), false));
                 }
             }
         }
@@ -288,17 +301,20 @@ impl Pipeline {
                 result = Err(e.into());
             }
         }
-        if let (Some(l), Some(tx)) = (&mut ledger, &applied_tx) {
+        if let (Some(l), Some(cp), Some(d), Some(tx)) =
+            (&mut ledger, &mut checkpoint, &mut self.dedupe, &snapshot_tx)
+        {
             for (i, a) in acks.iter().enumerate() {
                 l.acked(i, a.borrow().up_to);
             }
-            let items = l.drain_acked();
-            if !items.is_empty() {
-                let _ = tx.send(items).await;
+            for item in l.drain_acked() {
+                cp.apply(item, d);
             }
+            // The final checkpoint, whatever was written before.
+            let _ = tx.send((cp.snapshot(d), true)).await;
         }
-        drop(applied_tx);
-        if let Some(task) = checkpointer {
+        drop(snapshot_tx);
+        if let Some(task) = writer {
             match task.await {
                 Ok(Ok(stats)) => report.checkpoint = Some(stats),
                 Ok(Err(e)) => {
@@ -365,34 +381,44 @@ impl Pipeline {
             *seq += 1;
             let deleted = occ.context.watch_type == Some(WatchType::Deleted);
             let observed = occ.context.observed_at.unwrap_or(now);
-            let fresh = match &mut self.dedupe {
-                None => true,
+            let admitted = match &mut self.dedupe {
+                None => Some(None),
                 Some(d) if deleted => {
                     d.forget(&occ.event.uid);
-                    true
+                    Some(None)
                 }
-                Some(d) => {
-                    d.admit(
-                        &occ.event.uid,
-                        &occ.event.resource_version,
-                        occ.event.count,
-                        observed,
-                        kind == BatchKind::Relist,
-                    ) == Verdict::New
-                }
+                Some(d) => match d.admit(
+                    &occ.event.uid,
+                    &occ.event.resource_version,
+                    occ.event.count,
+                    observed,
+                    kind == BatchKind::Relist,
+                ) {
+                    Verdict::New(uid, rv) => Some(Some((uid, rv))),
+                    Verdict::Repeat => None,
+                },
             };
+            let fresh = admitted.is_some();
             let wanted = fresh
                 && (!deleted || self.include_deleted)
                 && (kind == BatchKind::Replay || self.filter.matches(&occ.event, now));
             if let Some(l) = ledger {
                 let routed: &[usize] = if wanted { &all_sinks } else { &[] };
+                let (uid, rv) = admitted.flatten().unwrap_or_else(|| {
+                    (
+                        Arc::from(occ.event.uid.as_str()),
+                        Arc::from(occ.event.resource_version.as_str()),
+                    )
+                });
                 l.record(
                     *seq,
                     Applied::Occurrence {
-                        uid: occ.event.uid.clone(),
-                        resource_version: occ.event.resource_version.clone(),
-                        count: occ.event.count,
-                        observed_at: observed.timestamp(),
+                        uid,
+                        version: dedupe::Version {
+                            resource_version: rv,
+                            count: occ.event.count,
+                            observed_at: observed.timestamp(),
+                        },
                         position: occ.position.clone(),
                         deleted,
                     },

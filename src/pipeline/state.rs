@@ -18,6 +18,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -105,6 +106,40 @@ pub struct State {
     pub resource_version: Option<String>,
     /// The delivered set.
     pub delivered: Vec<DeliveredEntry>,
+}
+
+/// What a state file is written from: the header of a [`State`] and the
+/// delivered set, shared with the dedupe stage rather than copied. It
+/// serializes to exactly what [`State`] reads.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// Always [`STATE_KIND`].
+    pub kind: &'static str,
+    /// The format version.
+    pub version: u32,
+    /// The cluster.
+    pub cluster: ClusterRecord,
+    /// What was read.
+    pub selection: Selection,
+    /// When this was taken.
+    pub saved_at: DateTime<Utc>,
+    /// The event TTL, in seconds.
+    pub event_ttl_seconds: u64,
+    /// Where a watch resumes.
+    pub resource_version: Option<String>,
+    /// `[uid, resourceVersion, count, observedAt]` per delivered event.
+    pub delivered: Vec<(Arc<str>, Arc<str>, i64, i64)>,
+}
+
+impl Snapshot {
+    /// Serialize.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serializing plain strings and numbers cannot fail.
+        let mut v = serde_json::to_vec(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
 }
 
 /// A state file that cannot be used.
