@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+
 use tracing_subscriber::EnvFilter;
 
 fn init_logging(verbose: u8) {
@@ -21,7 +22,20 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
+/// Use at most two malloc arenas: glibc's default of one per thread (up to
+/// eight per core) fragments a long follow to twice its working set
+/// (Cargo.toml says more).
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tuning parameter; it is called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = match kev::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -34,8 +34,6 @@ pub mod parser;
 pub mod pushdown;
 
 #[cfg(test)]
-mod doc_examples;
-#[cfg(test)]
 mod reference;
 #[cfg(test)]
 mod testgen;

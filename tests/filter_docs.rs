@@ -5,18 +5,19 @@
 //! `<!-- expect: UID... -->` comment (the events of
 //! tests/fixtures/incident.ndjson it selects, at 2026-11-28T10:00:00Z) or an
 //! `<!-- expect-error: TEXT -->` comment (a substring of the error). The
-//! command's filter flags and expression are interpreted here as the CLI
-//! does, through [`Filter::build`]; an unknown flag fails the test, so the
-//! docs cannot drift to flags kev does not have.
+//! command is parsed by kev's own command line and settings (`kev::cli`,
+//! `kev::config`), so the docs cannot drift to flags kev does not have.
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
+use clap::Parser;
+use kev::cli::{Cli, Command};
+use kev::config::{ReplaySettings, SettingsError, TailSettings};
+use kev::filter::Filter;
+use kev::source::replay::Replay;
 
-use super::{Filter, Sugar, parse_time_bound};
-use crate::source::replay::Replay;
-
-const DOC: &str = include_str!("../../docs/filter.md");
+const DOC: &str = include_str!("../docs/filter.md");
 const NOW: &str = "2026-11-28T10:00:00Z";
 
 /// Split a command line as a POSIX shell would, for the quoting the docs use.
@@ -70,48 +71,27 @@ fn shell_words(line: &str) -> Vec<String> {
     words
 }
 
-/// The filter a `kev ...` command line builds.
-fn filter_of(words: &[String]) -> Result<Filter, super::FilterError> {
-    assert_eq!(words[0], "kev");
-    let mut sugar = Sugar::default();
-    let mut exprs = Vec::new();
-    let mut args = words[1..].iter();
-    let mut replay = false;
-    while let Some(a) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| panic!("{a} needs a value"))
-                .clone()
-        };
-        match a.as_str() {
-            "replay" if !replay => replay = true,
-            "-A" | "--all-namespaces" | "-w" | "--watch" => {}
-            "-o" | "--output" | "--now" => {
-                value();
-            }
-            "-n" | "--namespace" => sugar.namespaces.push(value()),
-            "--types" => sugar.types.push(value()),
-            "--reason" => sugar.reasons.push(value()),
-            "--kind" => sugar.kinds.push(value()),
-            "--for" => {
-                let spec = crate::model::ObjectSpec::parse(&value()).expect("--for KIND/NAME");
-                sugar.for_object = Some(spec.offline_target().expect("a built-in kind"));
-            }
-            "--since" => sugar.since = Some(parse_time_bound(&value())?),
-            "--until" => sugar.until = Some(parse_time_bound(&value())?),
-            "--match" => sugar.match_message = Some(value()),
-            "--" => {
-                exprs.extend(args.by_ref().cloned());
-            }
-            flag if flag.starts_with('-') => {
-                panic!("docs/filter.md uses a flag this test does not know: {flag}")
-            }
-            // `kev replay FILE...`: files come before `--`.
-            _ if replay => {}
-            word => exprs.push(word.to_string()),
+/// The filter a `kev ...` command line builds, `-n` included (for a live
+/// listing it is where kev reads, which selects the same events). Only
+/// the flags are looked at; nothing is read or connected.
+fn filter_of(words: &[String]) -> Result<Filter, SettingsError> {
+    let cli = Cli::try_parse_from(words).unwrap_or_else(|e| panic!("{words:?}: {e}"));
+    match &cli.command {
+        Some(Command::Replay(args)) => ReplaySettings::from_args(args).map(|s| s.filter),
+        None => {
+            let s = TailSettings::from_cli(&cli)?;
+            let filter = s.filter.build_offline()?;
+            Ok(match s.namespaces.resolve("default") {
+                Some(ns) if cli.cluster.namespace.is_some() => Filter::build(
+                    &[format!("namespace={ns}"), filter.to_string()],
+                    &Default::default(),
+                )
+                .expect("the namespace and the canonical filter parse"),
+                _ => filter,
+            })
         }
+        Some(other) => panic!("not a filtering command: {other:?}"),
     }
-    Filter::build(&exprs, &sugar)
 }
 
 enum Expect {
@@ -168,7 +148,7 @@ fn every_example_in_docs_filter_md_runs() {
     let now: DateTime<Utc> = NOW.parse().unwrap();
     let events: Vec<_> = Replay::from_reader(
         "incident.ndjson",
-        &include_bytes!("../../tests/fixtures/incident.ndjson")[..],
+        &include_bytes!("fixtures/incident.ndjson")[..],
     )
     .map(|r| r.unwrap().0)
     .collect();
@@ -196,7 +176,7 @@ fn every_example_in_docs_filter_md_runs() {
                     "`{cmd}`: error {e:?} does not contain {want:?}"
                 );
             }
-            (Expect::Uids(_), Err(e)) => panic!("`{cmd}` failed:\n{}", e.render()),
+            (Expect::Uids(_), Err(e)) => panic!("`{cmd}` failed:\n{e}"),
             (Expect::Error(want), Ok(f)) => panic!("`{cmd}` should fail with {want:?}, built {f}"),
         }
     }
@@ -205,7 +185,7 @@ fn every_example_in_docs_filter_md_runs() {
 #[test]
 fn the_rendered_error_in_the_docs_is_what_kev_prints() {
     let e = filter_of(&shell_words(r#"kev -A -- 'reason=~"(Back"'"#)).unwrap_err();
-    let shown = format!("kev: {}", e.render());
+    let shown = format!("kev: {e}");
     assert!(
         DOC.contains(&format!("```text\n{shown}\n```")),
         "docs/filter.md should show:\n{shown}"
