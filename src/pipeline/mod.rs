@@ -36,8 +36,8 @@ use crate::model::{Clock, EventView, Occurrence, Position, RecordContext, WatchT
 use crate::output::sort_by_last_seen;
 use crate::sink::{Batch, Delivery, Sink, SinkError};
 use crate::source::ApiError;
-use crate::source::replay::{Prefilter, Replay};
 use crate::source::replay::parallel::{ParOptions, replay_lines};
+use crate::source::replay::{Prefilter, Replay};
 use crate::source::watch::{EventWatcher, Update, WatchStats};
 use checkpoint::{Applied, Checkpoint, CheckpointStats, Ledger};
 use dedupe::{Dedupe, DedupeStats, Verdict};

@@ -6,13 +6,16 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use flate2::read::MultiGzDecoder;
 
-use super::{InputFormat, MAX_DOCUMENT_BYTES, READ_BUFFER_BYTES, Replay, ReplayError, State};
 use super::lines::too_long;
+use super::{InputFormat, MAX_DOCUMENT_BYTES, READ_BUFFER_BYTES, Replay, ReplayError, State};
 
 impl Replay {
     /// Read the next line into `self.buf`. `Ok(false)` at the end of input.
     /// A line longer than `max_line` is skipped and reported as an error.
-    pub(super) fn read_line(&mut self, r: &mut (dyn BufRead + Send)) -> io::Result<Result<bool, ReplayError>> {
+    pub(super) fn read_line(
+        &mut self,
+        r: &mut (dyn BufRead + Send),
+    ) -> io::Result<Result<bool, ReplayError>> {
         self.buf.clear();
         let limit = self.max_line as u64 + 1;
         let n = (&mut *r).take(limit).read_until(b'\n', &mut self.buf)?;

@@ -244,7 +244,6 @@ impl Replay {
     fn parse_line(&mut self) -> Option<ReplayItem> {
         lines::parse_line(&self.name, self.line, &self.buf, &mut self.pending)
     }
-
 }
 
 impl Iterator for Replay {
