@@ -35,6 +35,7 @@ mod documents;
 mod input;
 mod lines;
 pub mod parallel;
+mod view;
 
 use std::collections::VecDeque;
 use std::fs::File;
