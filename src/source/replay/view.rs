@@ -2,95 +2,118 @@
 //! line is read into a view whose text borrows from the line, the
 //! prefilter reads the view through [`EventView`], and only a kept line is
 //! built into an [`Event`]. Each view answers exactly as the `Event` it
-//! would become.
-
-use std::borrow::Cow;
+//! would become, and accepts exactly what the owned type it mirrors
+//! accepts, failing with the same message.
+//!
+//! Text is held as [`BorrowedStr`], not `Option<Cow<str>>`, which serde
+//! would copy. The view types are defined in [`mirror`] under the names of
+//! the owned types they mirror, since serde's messages quote the Rust type's
+//! name ("invalid type: string \"x\", expected struct ObjectRef"); each has
+//! the same fields, in the same order (an array is read as a struct's
+//! fields in order), with the same defaults.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
-use crate::model::record::WatchType;
-use crate::model::{Event, EventSource, EventView, ObjectRef, RecordContext, Series, time_serde};
+use crate::model::borrowed::BorrowedStr;
+use crate::model::{Event, EventSource, EventView, ObjectRef, RecordContext};
 
-/// A kev/v1 record read without copying its strings: the same fields and
-/// the same validation as [`Record`] (timestamps, `watchType`, required
-/// keys), with text borrowed from the line where it has no escapes.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct RecordRef<'a> {
-    #[serde(borrow)]
-    #[allow(dead_code)] // validated (required), like Record's
-    schema: Cow<'a, str>,
-    #[serde(default, borrow)]
-    cluster: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    uid: Cow<'a, str>,
-    #[serde(borrow)]
-    resource_version: Cow<'a, str>,
-    #[serde(default, borrow)]
-    namespace: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    name: Cow<'a, str>,
-    #[serde(default, borrow, rename = "type")]
-    type_: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    reason: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    message: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    object: Option<ObjectRefRef<'a>>,
-    #[serde(default, borrow)]
-    related: Option<ObjectRefRef<'a>>,
-    #[serde(default, borrow)]
-    source: Option<SourceRef<'a>>,
-    #[serde(default, borrow)]
-    reporting_controller: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    reporting_instance: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    action: Option<Cow<'a, str>>,
-    #[serde(default)]
-    count: Option<i64>,
-    #[serde(default, with = "time_serde")]
-    first_seen: Option<DateTime<Utc>>,
-    #[serde(default, with = "time_serde")]
-    last_seen: Option<DateTime<Utc>>,
-    #[serde(default, with = "time_serde")]
-    event_time: Option<DateTime<Utc>>,
-    #[serde(default)]
-    series: Option<Series>,
-    #[serde(default)]
-    watch_type: Option<WatchType>,
-    #[serde(default, with = "time_serde")]
-    observed_at: Option<DateTime<Utc>>,
+use mirror::ObjectRef as ObjectRefRef;
+pub(super) use mirror::Record as RecordRef;
+
+/// The borrowed types, each named as the owned type it mirrors.
+mod mirror {
+    use std::borrow::Cow;
+
+    use chrono::{DateTime, Utc};
+    use serde::Deserialize;
+
+    use crate::model::borrowed::BorrowedStr;
+    use crate::model::record::WatchType;
+    use crate::model::{Series, time_serde};
+
+    /// A kev/v1 record read without copying its strings: the same fields
+    /// and the same validation as [`crate::model::Record`] (timestamps,
+    /// `watchType`, required keys).
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(in crate::source::replay) struct Record<'a> {
+        #[serde(borrow)]
+        #[allow(dead_code)] // validated (required), like Record's
+        pub(super) schema: Cow<'a, str>,
+        #[serde(default, borrow)]
+        pub(super) cluster: Option<BorrowedStr<'a>>,
+        #[serde(borrow)]
+        pub(super) uid: Cow<'a, str>,
+        #[serde(borrow)]
+        pub(super) resource_version: Cow<'a, str>,
+        #[serde(default, borrow)]
+        pub(super) namespace: Option<BorrowedStr<'a>>,
+        #[serde(default, borrow)]
+        pub(super) name: Cow<'a, str>,
+        #[serde(default, borrow, rename = "type")]
+        pub(super) type_: Option<BorrowedStr<'a>>,
+        #[serde(default, borrow)]
+        pub(super) reason: Option<BorrowedStr<'a>>,
+        #[serde(default, borrow)]
+        pub(super) message: Option<BorrowedStr<'a>>,
+        #[serde(default, borrow)]
+        pub(super) object: Option<ObjectRef<'a>>,
+        #[serde(default, borrow)]
+        pub(super) related: Option<ObjectRef<'a>>,
+        #[serde(default, borrow)]
+        pub(super) source: Option<EventSource<'a>>,
+        #[serde(default, borrow)]
+        pub(super) reporting_controller: Option<BorrowedStr<'a>>,
+        #[serde(default, borrow)]
+        pub(super) reporting_instance: Option<BorrowedStr<'a>>,
+        #[serde(default, borrow)]
+        pub(super) action: Option<BorrowedStr<'a>>,
+        #[serde(default)]
+        pub(super) count: Option<i64>,
+        #[serde(default, with = "time_serde")]
+        pub(super) first_seen: Option<DateTime<Utc>>,
+        #[serde(default, with = "time_serde")]
+        pub(super) last_seen: Option<DateTime<Utc>>,
+        #[serde(default, with = "time_serde")]
+        pub(super) event_time: Option<DateTime<Utc>>,
+        #[serde(default)]
+        pub(super) series: Option<Series>,
+        #[serde(default)]
+        pub(super) watch_type: Option<WatchType>,
+        #[serde(default, with = "time_serde")]
+        pub(super) observed_at: Option<DateTime<Utc>>,
+    }
+
+    /// [`crate::model::ObjectRef`] borrowed. No defaults, as there: a
+    /// missing key is `None`, but an array short of six items is an error.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct ObjectRef<'a> {
+        #[serde(borrow)]
+        pub(super) kind: Option<BorrowedStr<'a>>,
+        #[serde(borrow)]
+        pub(super) namespace: Option<BorrowedStr<'a>>,
+        #[serde(borrow)]
+        pub(super) name: Option<BorrowedStr<'a>>,
+        #[serde(borrow)]
+        pub(super) uid: Option<BorrowedStr<'a>>,
+        #[serde(borrow)]
+        pub(super) api_version: Option<BorrowedStr<'a>>,
+        #[serde(borrow)]
+        pub(super) field_path: Option<BorrowedStr<'a>>,
+    }
+
+    /// [`crate::model::EventSource`] borrowed.
+    #[derive(Deserialize)]
+    pub(super) struct EventSource<'a> {
+        #[serde(borrow)]
+        pub(super) component: Option<BorrowedStr<'a>>,
+        #[serde(borrow)]
+        pub(super) host: Option<BorrowedStr<'a>>,
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ObjectRefRef<'a> {
-    #[serde(default, borrow)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    namespace: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    name: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    uid: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    api_version: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    field_path: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct SourceRef<'a> {
-    #[serde(default, borrow)]
-    component: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    host: Option<Cow<'a, str>>,
-}
-
-fn owned(s: &Option<Cow<'_, str>>) -> Option<String> {
+fn owned(s: &Option<BorrowedStr<'_>>) -> Option<String> {
     s.as_deref().map(str::to_string)
 }
 
@@ -108,7 +131,8 @@ impl ObjectRefRef<'_> {
 }
 
 impl RecordRef<'_> {
-    /// The event and context, exactly as [`Record::into_parts`] gives them.
+    /// The event and context, exactly as
+    /// [`Record::into_parts`](crate::model::Record::into_parts) gives them.
     pub(super) fn to_parts(&self) -> (Event, RecordContext) {
         (
             Event {
