@@ -2,9 +2,9 @@
 //! read them, without owning them.
 //!
 //! [`Event`] implements it, and so does any borrowed view of a serialized
-//! event (the replay reader's kev/v1 fast path): a view must answer exactly
-//! as the `Event` it would become, which is what lets a source drop a
-//! record before building it.
+//! event (the replay reader's views of kev/v1 and raw Event lines): a view
+//! must answer exactly as the `Event` it would become, which is what lets a
+//! source drop a record before building it.
 
 use chrono::{DateTime, Utc};
 

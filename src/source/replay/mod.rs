@@ -26,6 +26,10 @@
 //! or YAML document that does not parse) ends that input with one error.
 //! Raw events get an empty [`RecordContext`]; kev/v1 records keep theirs.
 //!
+//! Filtering while reading ([`Replay::next_matching`]) reads kev/v1 records
+//! and raw Events in one pass into borrowed views (`view`), which the filter
+//! reads before any [`Event`] is built; the per-line logic is in `lines`.
+//!
 //! After the first line, the rest of a line-delimited input can be handed
 //! over ([`Replay::take_lines`]) to the parallel reader in
 //! [`parallel`], which applies the same per-line logic
@@ -281,10 +285,11 @@ impl Iterator for Replay {
 impl Replay {
     /// The next item the prefilter keeps: errors, and events `keep`
     /// accepts. The same items as `self.filter(...)` over the iterator, but
-    /// kev/v1 lines are first read into a borrowed view and filtered there,
-    /// so a record the filter drops costs no allocation; only kept records
-    /// become an [`Event`]. Every line is still fully parsed and validated,
-    /// so a malformed line is reported whether or not it would match.
+    /// kev/v1 records and raw Event lines are first read in one pass into
+    /// a borrowed view and filtered there, so a line the filter drops costs
+    /// no allocation; only kept lines become an [`Event`]. Every line is
+    /// still fully parsed and validated, so a malformed line is reported
+    /// (with the iterator's message) whether or not it would match.
     pub fn next_matching(&mut self, keep: &Prefilter<'_>) -> Option<ReplayItem> {
         loop {
             if let Some(item) = self.kept.pop_front() {

@@ -1,5 +1,5 @@
 //! Line-delimited replay across cores: the same answers as
-//! [`Replay::next_matching`](super::replay::Replay::next_matching), in the
+//! [`Replay::next_matching`](super::Replay::next_matching), in the
 //! same order, with parsing, filtering and printing spread over threads.
 //!
 //! Parsing each line is nearly all the work of `kev replay` on an NDJSON
