@@ -91,3 +91,28 @@ impl EventView for Event {
         self.last_seen
     }
 }
+
+/// Every answer of a view, named, for tests that check two views agree.
+#[cfg(test)]
+pub(crate) fn answers(v: &dyn EventView) -> Vec<(&'static str, String)> {
+    vec![
+        ("uid", format!("{:?}", v.uid())),
+        ("namespace", format!("{:?}", v.namespace())),
+        ("type", format!("{:?}", v.type_())),
+        ("reason", format!("{:?}", v.reason())),
+        ("message", format!("{:?}", v.message())),
+        ("object_kind", format!("{:?}", v.object_kind())),
+        ("object_name", format!("{:?}", v.object_name())),
+        (
+            "object_api_version",
+            format!("{:?}", v.object_api_version()),
+        ),
+        ("object_field_path", format!("{:?}", v.object_field_path())),
+        ("component", format!("{:?}", v.component())),
+        ("host", format!("{:?}", v.host())),
+        ("instance", format!("{:?}", v.instance())),
+        ("action", format!("{:?}", v.action())),
+        ("count", format!("{:?}", v.count())),
+        ("last_seen", format!("{:?}", v.last_seen())),
+    ]
+}

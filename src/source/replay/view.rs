@@ -430,3 +430,195 @@ impl EventView for EventRef<'_> {
         self.timestamps().resolve().last_seen
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::sync::LazyLock;
+
+    use kev_testkit::EventGenerator;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::model::view::answers;
+    use crate::testdata;
+
+    /// The raw view of `line` parses exactly when `Event::from_json` does,
+    /// and then answers as the Event it makes and builds that Event.
+    fn agrees(line: &str) -> Result<(), String> {
+        let plain = Event::from_json(line.as_bytes());
+        let view = serde_json::from_str::<EventRef<'_>>(line);
+        match (plain, view) {
+            (Ok(event), Ok(view)) => {
+                if answers(&view) != answers(&event) {
+                    return Err(format!(
+                        "{line}\n view: {:?}\nevent: {:?}",
+                        answers(&view),
+                        answers(&event)
+                    ));
+                }
+                if view.to_event() != event {
+                    return Err(format!(
+                        "{line}: built {:?}, want {event:?}",
+                        view.to_event()
+                    ));
+                }
+                Ok(())
+            }
+            (Err(_), Err(_)) => Ok(()),
+            (plain, view) => Err(format!(
+                "{line}: Event::from_json {:?}, the view {:?}",
+                plain.map(|_| ()),
+                view.map(|_| ())
+            )),
+        }
+    }
+
+    #[test]
+    fn raw_view_answers_as_the_built_event_on_generated_events() {
+        // The standard corpus in both API versions' shapes, and the
+        // generator's defaults: managedFields, 50 namespaces, odd events.
+        let standard = testdata::raw_corpus().take(3000);
+        let with_managed_fields = EventGenerator::new(7, testdata::now())
+            .iter()
+            .take(2000)
+            .map(testdata::as_list_item);
+        for (i, core) in standard.chain(with_managed_fields).enumerate() {
+            for value in [core.clone(), testdata::as_events_v1(core)] {
+                let line = serde_json::to_string(&value).unwrap();
+                let view = serde_json::from_str::<EventRef<'_>>(&line).unwrap();
+                assert_eq!(view.shape(), Shape::Event, "{line}");
+                agrees(&line).unwrap_or_else(|e| panic!("event {i}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn raw_view_borrows_unescaped_text() {
+        let line = r#"{"metadata":{"name":"a","uid":"u"},"type":"Warning","message":"say \"hi\""}"#;
+        let view = serde_json::from_str::<EventRef<'_>>(line).unwrap();
+        let borrowed =
+            |s: &Option<BorrowedStr<'_>>| matches!(s, Some(BorrowedStr(Cow::Borrowed(_))));
+        assert!(borrowed(&view.type_) && borrowed(&view.metadata.uid));
+        assert!(
+            !borrowed(&view.message),
+            "an escaped string is decoded into a copy"
+        );
+        assert_eq!(view.message(), Some("say \"hi\""));
+    }
+
+    /// The corpus the property test mangles.
+    static EVENTS: LazyLock<Vec<Value>> =
+        LazyLock::new(|| testdata::raw_corpus().take(400).collect());
+
+    /// Where the property test puts hostile values (core/v1 names; some
+    /// events are then renamed to events.k8s.io/v1).
+    const PATHS: &[&str] = &[
+        "/metadata",
+        "/metadata/name",
+        "/metadata/namespace",
+        "/metadata/uid",
+        "/metadata/creationTimestamp",
+        "/type",
+        "/reason",
+        "/message",
+        "/involvedObject",
+        "/involvedObject/kind",
+        "/involvedObject/name",
+        "/involvedObject/apiVersion",
+        "/involvedObject/fieldPath",
+        "/related",
+        "/source",
+        "/source/component",
+        "/source/host",
+        "/reportingComponent",
+        "/reportingInstance",
+        "/action",
+        "/count",
+        "/firstTimestamp",
+        "/lastTimestamp",
+        "/eventTime",
+        "/series",
+        "/series/count",
+        "/series/lastObservedTime",
+        "/apiVersion",
+        "/kind",
+    ];
+
+    /// The hostile values; `None` removes the key.
+    fn hostile(i: usize) -> Option<Value> {
+        [
+            None,
+            Some(Value::Null),
+            Some(json!("")),
+            Some(json!("0001-01-01T00:00:00Z")),
+            Some(json!("2026-11-28T09:59:59.5Z")),
+            Some(json!(0)),
+            Some(json!(-3)),
+            Some(json!(7)),
+            Some(json!("Warn\"ing\\ é")),
+            Some(json!({})),
+            Some(json!([])),
+            Some(json!({"component": "", "host": "node-1", "count": 2})),
+        ][i % 12]
+            .clone()
+    }
+
+    fn mangle(value: &mut Value, path: &str, with: Option<Value>) {
+        let (parent, key) = path.rsplit_once('/').unwrap_or(("", path));
+        if let Some(Value::Object(m)) = value.pointer_mut(parent) {
+            match with {
+                Some(v) => {
+                    m.insert(key.to_string(), v);
+                }
+                None => {
+                    m.remove(key);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn raw_view_agrees_with_the_plain_path_on_every_single_edit() {
+        // Each hostile value at each place, one at a time, in the first
+        // events of the corpus (some of which have empty reporting fields,
+        // as old clients write them), in both API versions' shapes.
+        for (i, event) in EVENTS.iter().take(60).enumerate() {
+            for path in PATHS {
+                for with in 0..12 {
+                    let mut value = event.clone();
+                    mangle(&mut value, path, hostile(with));
+                    for value in [value.clone(), testdata::as_events_v1(value)] {
+                        let line = serde_json::to_string(&value).unwrap();
+                        agrees(&line).unwrap_or_else(|e| panic!("event {i}, {path}: {e}"));
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Generated events with fields removed, emptied, zeroed, nulled or
+        /// given the wrong type: the view parses exactly when
+        /// `Event::from_json` does, then answers as its Event.
+        #[test]
+        fn raw_view_agrees_with_the_plain_path_on_mangled_events(
+            pick in 0..400usize,
+            events_v1 in any::<bool>(),
+            edits in prop::collection::vec((0..PATHS.len(), 0..12usize), 0..6),
+        ) {
+            let mut value = EVENTS[pick].clone();
+            for (path, with) in edits {
+                mangle(&mut value, PATHS[path], hostile(with));
+            }
+            if events_v1 {
+                value = testdata::as_events_v1(value);
+            }
+            let line = serde_json::to_string(&value).unwrap();
+            prop_assert!(agrees(&line).is_ok(), "{}", agrees(&line).unwrap_err());
+        }
+    }
+}
