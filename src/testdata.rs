@@ -3,8 +3,9 @@
 //!
 //! The generator lives in the kev-testkit crate and speaks JSON (it must not
 //! depend on kev); this is the one place kev's tests turn its events into
-//! `(Event, RecordContext)` pairs, so the filter differential test and the
-//! replay tests read the same corpus the same way.
+//! `(Event, RecordContext)` pairs, or into the raw Event JSON a dump of
+//! `kubectl get events` holds (either API version), so the filter
+//! differential test and the replay tests read the same corpus the same way.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use kev_testkit::EventGenerator;
@@ -26,6 +27,48 @@ pub(crate) fn corpus() -> impl Iterator<Item = (Event, RecordContext)> {
         .iter()
         .enumerate()
         .map(|(i, v)| record(i, v))
+}
+
+/// The same corpus as raw Event JSON, each event as an item of `kubectl get
+/// events -o json` (with `apiVersion` and `kind`): [`corpus`]'s `i`-th item
+/// is [`record`]`(i, raw_corpus()[i])`.
+pub(crate) fn raw_corpus() -> impl Iterator<Item = Value> {
+    EventGenerator::standard().iter().map(as_list_item)
+}
+
+/// A generated core/v1 Event as a list item: with `apiVersion` and `kind`,
+/// which the generator leaves out (the fake apiserver adds them).
+pub(crate) fn as_list_item(mut event: Value) -> Value {
+    if let Value::Object(m) = &mut event {
+        m.insert("apiVersion".into(), "v1".into());
+        m.insert("kind".into(), "Event".into());
+    }
+    event
+}
+
+/// A core/v1 Event as events.k8s.io/v1 serves the same object: `regarding`,
+/// `note`, `reportingController` and the `deprecated*` names.
+pub(crate) fn as_events_v1(mut event: Value) -> Value {
+    const RENAMES: [(&str, &str); 7] = [
+        ("involvedObject", "regarding"),
+        ("message", "note"),
+        ("source", "deprecatedSource"),
+        ("reportingComponent", "reportingController"),
+        ("count", "deprecatedCount"),
+        ("firstTimestamp", "deprecatedFirstTimestamp"),
+        ("lastTimestamp", "deprecatedLastTimestamp"),
+    ];
+    if let Value::Object(m) = &mut event {
+        for (core, events) in RENAMES {
+            if let Some(v) = m.remove(core) {
+                m.insert(events.into(), v);
+            }
+        }
+        if m.contains_key("apiVersion") {
+            m.insert("apiVersion".into(), "events.k8s.io/v1".into());
+        }
+    }
+    event
 }
 
 /// One generated event as kev reads it, with a varied context: most records
@@ -55,6 +98,18 @@ mod tests {
 
     /// What kev makes of the generator's JSON: the testkit checks its events
     /// as JSON, this checks them through kev's model.
+    #[test]
+    fn raw_corpus_is_the_corpus_and_reads_the_same_as_events_v1() {
+        for (i, (raw, (event, context))) in raw_corpus().zip(corpus()).take(500).enumerate() {
+            assert_eq!(raw["kind"], "Event");
+            assert_eq!(record(i, raw.clone()), (event.clone(), context));
+            let v1 = as_events_v1(raw);
+            assert!(v1.get("involvedObject").is_none() && v1.get("regarding").is_some());
+            assert_eq!(v1["apiVersion"], "events.k8s.io/v1");
+            assert_eq!(record(i, v1).0, event);
+        }
+    }
+
     #[test]
     fn generated_events_read_into_the_model() {
         let events: Vec<_> = corpus().take(5000).map(|(e, _)| e).collect();

@@ -5,10 +5,11 @@
 //! lexer, parser or evaluator: its own tokenizer, a precedence-climbing parser
 //! over tokens, a recursive glob matcher, its own duration parser, and
 //! evaluation straight over the `serde_json::Value` of a kev/v1 record
-//! rather than over `Event`. The tests replay a generated NDJSON corpus
-//! through `source::replay` and kev's filter, and check that both select the
-//! same events, for expressions covering every field and operator and for
-//! random expressions.
+//! rather than over `Event`. The tests replay a generated corpus, as kev/v1
+//! NDJSON and as raw Event lines, through `source::replay` and kev's
+//! filter, and check that kev and the reference select the same events, for
+//! expressions covering every field and operator and for random
+//! expressions.
 //!
 //! The corpus has 100,000 events (issue 4's bar); `KEV_DIFF_EVENTS=N`
 //! changes that for quick local runs.
@@ -362,8 +363,10 @@ fn seconds(d: &str) -> i128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
     use crate::filter::{Filter, testgen};
-    use crate::model::RecordView;
+    use crate::model::{EventView, RecordView};
     use crate::source::replay::Replay;
     use crate::testdata;
     use proptest::prelude::*;
@@ -447,12 +450,19 @@ mod tests {
             .unwrap_or(100_000)
     }
 
+    /// The corpus as kev/v1 NDJSON through the iterator and
+    /// [`Filter::matches`], and as raw Event lines (`kubectl get events -o
+    /// json | jq -c '.items[]'`, every fourth in events.k8s.io/v1's shape)
+    /// through [`Replay::next_matching`], which filters on its borrowed view
+    /// of each line: both must select what the reference selects from the
+    /// kev/v1 record.
     #[test]
     fn kev_and_the_reference_select_the_same_events() {
         let now = testdata::now();
         let n = corpus_size();
-        let mut ndjson = Vec::new();
-        for (e, c) in testdata::corpus().take(n) {
+        let (mut ndjson, mut raw) = (Vec::new(), Vec::new());
+        for (i, value) in testdata::raw_corpus().take(n).enumerate() {
+            let (e, c) = testdata::record(i, value.clone());
             serde_json::to_writer(
                 &mut ndjson,
                 &RecordView {
@@ -462,39 +472,90 @@ mod tests {
             )
             .unwrap();
             ndjson.push(b'\n');
+            let value = if i % 4 == 3 {
+                testdata::as_events_v1(value)
+            } else {
+                value
+            };
+            serde_json::to_writer(&mut raw, &value).unwrap();
+            raw.push(b'\n');
         }
         let filters: Vec<Filter> = EXPRESSIONS
             .iter()
             .map(|x| Filter::parse(x).unwrap())
             .collect();
         let mut refs: Vec<RefFilter> = EXPRESSIONS.iter().map(|x| RefFilter::new(x)).collect();
+
+        // kev/v1: the reference's selections, remembered for the raw lines.
+        let mut selected: Vec<Vec<bool>> = Vec::with_capacity(n);
+        let mut events = Vec::with_capacity(n);
         let mut kev_counts = vec![0usize; EXPRESSIONS.len()];
         let replay = Replay::from_reader("corpus.ndjson", std::io::Cursor::new(ndjson.clone()));
         let lines = ndjson.split(|&b| b == b'\n').filter(|l| !l.is_empty());
-        let mut seen = 0;
         for (item, line) in replay.zip(lines) {
             let (event, _) = item.unwrap();
             let rec: Value = serde_json::from_slice(line).unwrap();
+            let mut row = Vec::with_capacity(EXPRESSIONS.len());
             for (i, (f, r)) in filters.iter().zip(refs.iter_mut()).enumerate() {
                 let kev = f.matches(&event, now);
+                let want = r.select(&rec, now);
                 assert_eq!(
                     kev,
-                    r.select(&rec, now),
+                    want,
                     "{} on line {}: {}",
                     EXPRESSIONS[i],
-                    seen + 1,
+                    events.len() + 1,
                     String::from_utf8_lossy(line)
                 );
                 kev_counts[i] += usize::from(kev);
+                row.push(want);
             }
-            seen += 1;
+            selected.push(row);
+            events.push(event);
         }
-        assert_eq!(seen, n);
+        assert_eq!(events.len(), n);
         for (x, c) in EXPRESSIONS.iter().zip(&kev_counts) {
             assert!(
                 *c > 0 && *c < n,
                 "{x} selects {c} of {n}: not a meaningful test"
             );
+        }
+
+        // Raw lines: every filter on the view the prefilter is given (which
+        // keeps everything, so each line's Event is built too).
+        let on_views = Mutex::new(Vec::with_capacity(n));
+        let keep = |view: &dyn EventView| {
+            let row: Vec<bool> = filters
+                .iter()
+                .map(|f| f.matches_fields(view, now))
+                .collect();
+            on_views.lock().unwrap().push(row);
+            true
+        };
+        let mut replay = Replay::from_reader("corpus.jsonl", std::io::Cursor::new(raw.clone()));
+        let mut built = 0;
+        while let Some(item) = replay.next_matching(&keep) {
+            let (event, _) = item.unwrap();
+            assert_eq!(event, events[built], "raw line {}", built + 1);
+            built += 1;
+        }
+        assert_eq!(built, n);
+        let on_views = on_views.into_inner().unwrap();
+        assert_eq!(on_views.len(), n);
+        let raw_lines = raw.split(|&b| b == b'\n');
+        for (line_no, ((got, want), line)) in
+            on_views.iter().zip(&selected).zip(raw_lines).enumerate()
+        {
+            for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                assert_eq!(
+                    g,
+                    w,
+                    "{} on raw line {}: {}",
+                    EXPRESSIONS[i],
+                    line_no + 1,
+                    String::from_utf8_lossy(line)
+                );
+            }
         }
     }
 

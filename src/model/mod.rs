@@ -13,6 +13,7 @@
 //! are implemented once, in [`Timestamps::resolve`], exactly as the design
 //! states them.
 
+pub(crate) mod borrowed;
 pub mod core_v1;
 pub mod events_v1;
 pub mod object;
@@ -263,7 +264,8 @@ pub mod time_serde {
 
     /// Deserialize an optional RFC 3339 timestamp; `null`, `""` and zero times give `None`.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-        let s: Option<std::borrow::Cow<'de, str>> = Option::deserialize(d)?;
+        // Borrowed, not copied: the text is only parsed.
+        let s: Option<super::borrowed::BorrowedStr<'de>> = Option::deserialize(d)?;
         match s.as_deref() {
             None | Some("") => Ok(None),
             Some(s) => {

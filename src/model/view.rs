@@ -2,9 +2,9 @@
 //! read them, without owning them.
 //!
 //! [`Event`] implements it, and so does any borrowed view of a serialized
-//! event (the replay reader's kev/v1 fast path): a view must answer exactly
-//! as the `Event` it would become, which is what lets a source drop a
-//! record before building it.
+//! event (the replay reader's views of kev/v1 and raw Event lines): a view
+//! must answer exactly as the `Event` it would become, which is what lets a
+//! source drop a record before building it.
 
 use chrono::{DateTime, Utc};
 
@@ -90,4 +90,29 @@ impl EventView for Event {
     fn last_seen(&self) -> Option<DateTime<Utc>> {
         self.last_seen
     }
+}
+
+/// Every answer of a view, named, for tests that check two views agree.
+#[cfg(test)]
+pub(crate) fn answers(v: &dyn EventView) -> Vec<(&'static str, String)> {
+    vec![
+        ("uid", format!("{:?}", v.uid())),
+        ("namespace", format!("{:?}", v.namespace())),
+        ("type", format!("{:?}", v.type_())),
+        ("reason", format!("{:?}", v.reason())),
+        ("message", format!("{:?}", v.message())),
+        ("object_kind", format!("{:?}", v.object_kind())),
+        ("object_name", format!("{:?}", v.object_name())),
+        (
+            "object_api_version",
+            format!("{:?}", v.object_api_version()),
+        ),
+        ("object_field_path", format!("{:?}", v.object_field_path())),
+        ("component", format!("{:?}", v.component())),
+        ("host", format!("{:?}", v.host())),
+        ("instance", format!("{:?}", v.instance())),
+        ("action", format!("{:?}", v.action())),
+        ("count", format!("{:?}", v.count())),
+        ("last_seen", format!("{:?}", v.last_seen())),
+    ]
 }

@@ -130,19 +130,41 @@ fn clean_ref(r: ObjectRef) -> ObjectRef {
     }
 }
 
+impl Timestamps {
+    /// The timestamp and count fields of a raw event as the wire names
+    /// them. `From<WireEvent>` and the replay reader's borrowed view of a raw
+    /// Event line both resolve an event's count and times from this, so they
+    /// cannot disagree.
+    pub(crate) fn of_wire(
+        count: Option<i64>,
+        first_timestamp: Option<DateTime<Utc>>,
+        last_timestamp: Option<DateTime<Utc>>,
+        event_time: Option<DateTime<Utc>>,
+        creation_timestamp: Option<DateTime<Utc>>,
+        series: Option<&WireSeries>,
+    ) -> Timestamps {
+        Timestamps {
+            series_count: series.and_then(|s| s.count),
+            series_last_observed: series.and_then(|s| s.last_observed_time),
+            count,
+            first_timestamp,
+            last_timestamp,
+            event_time,
+            creation_timestamp,
+        }
+    }
+}
+
 impl From<WireEvent> for Event {
     fn from(w: WireEvent) -> Self {
-        let series_count = w.series.as_ref().and_then(|s| s.count);
-        let series_last = w.series.as_ref().and_then(|s| s.last_observed_time);
-        let resolved = Timestamps {
-            series_count,
-            series_last_observed: series_last,
-            count: w.count,
-            first_timestamp: w.first_timestamp,
-            last_timestamp: w.last_timestamp,
-            event_time: w.event_time,
-            creation_timestamp: w.metadata.creation_timestamp,
-        }
+        let resolved = Timestamps::of_wire(
+            w.count,
+            w.first_timestamp,
+            w.last_timestamp,
+            w.event_time,
+            w.metadata.creation_timestamp,
+            w.series.as_ref(),
+        )
         .resolve();
         let source = w
             .source

@@ -26,6 +26,10 @@
 //! or YAML document that does not parse) ends that input with one error.
 //! Raw events get an empty [`RecordContext`]; kev/v1 records keep theirs.
 //!
+//! Filtering while reading ([`Replay::next_matching`]) reads kev/v1 records
+//! and raw Events in one pass into borrowed views (`view`), which the filter
+//! reads before any [`Event`] is built; the per-line logic is in `lines`.
+//!
 //! After the first line, the rest of a line-delimited input can be handed
 //! over ([`Replay::take_lines`]) to the parallel reader in
 //! [`parallel`], which applies the same per-line logic
@@ -35,6 +39,7 @@ mod documents;
 mod input;
 mod lines;
 pub mod parallel;
+mod view;
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -280,10 +285,11 @@ impl Iterator for Replay {
 impl Replay {
     /// The next item the prefilter keeps: errors, and events `keep`
     /// accepts. The same items as `self.filter(...)` over the iterator, but
-    /// kev/v1 lines are first read into a borrowed view and filtered there,
-    /// so a record the filter drops costs no allocation; only kept records
-    /// become an [`Event`]. Every line is still fully parsed and validated,
-    /// so a malformed line is reported whether or not it would match.
+    /// kev/v1 records and raw Event lines are first read in one pass into
+    /// a borrowed view and filtered there, so a line the filter drops costs
+    /// no allocation; only kept lines become an [`Event`]. Every line is
+    /// still fully parsed and validated, so a malformed line is reported
+    /// (with the iterator's message) whether or not it would match.
     pub fn next_matching(&mut self, keep: &Prefilter<'_>) -> Option<ReplayItem> {
         loop {
             if let Some(item) = self.kept.pop_front() {
@@ -740,6 +746,20 @@ mod tests {
         assert_eq!(r.collect::<Result<Vec<_>, _>>().unwrap(), want);
     }
 
+    /// `got == want`, failing with the first item that differs rather than
+    /// all of them (thousands).
+    fn assert_same_items(got: &[ReplayItem], want: &[ReplayItem], what: &str) {
+        if let Some(i) = (0..got.len().max(want.len())).find(|&i| got.get(i) != want.get(i)) {
+            panic!(
+                "{what}: item {i} of {} (want {}) differs:\n got: {:?}\nwant: {:?}",
+                got.len(),
+                want.len(),
+                got.get(i),
+                want.get(i)
+            );
+        }
+    }
+
     #[test]
     fn next_matching_is_iterate_then_filter() {
         use crate::filter::Filter;
@@ -755,6 +775,24 @@ mod tests {
         bytes.extend_from_slice(br#"{"schema":"kev/v1","uid":"x","resourceVersion":"1","type":"Warn\u0069ng","reason":"Back\"Off","lastSeen":"bad"}"#);
         bytes.push(b'\n');
         bytes.extend_from_slice(br#"{"schema":"kev/v1","uid":"y","resourceVersion":"1","type":"Warn\u0069ng","object":{"kind":"Pod"},"source":{"component":""},"reportingController":"rc","count":0}"#);
+        bytes.push(b'\n');
+        // Wrong shapes where objects belong: the borrowed view must reject
+        // them as Record does (an array is read as the fields in order, and
+        // one short of them is an error), with the same message, which
+        // names the type.
+        bytes.extend_from_slice(
+            br#"{"schema":"kev/v1","uid":"z","resourceVersion":"1","object":"Pod/x"}"#,
+        );
+        bytes.push(b'\n');
+        bytes.extend_from_slice(
+            br#"{"schema":"kev/v1","uid":"z","resourceVersion":"1","object":[]}"#,
+        );
+        bytes.push(b'\n');
+        bytes.extend_from_slice(
+            br#"{"schema":"kev/v1","uid":"z","resourceVersion":"1","source":["kubelet"]}"#,
+        );
+        bytes.push(b'\n');
+        bytes.extend_from_slice(br#"{"schema":"kev/v1","uid":"z","resourceVersion":"1","object":["Pod","ns","p","u","v1","f"],"source":["kubelet","node-1"]}"#);
         bytes.push(b'\n');
         for expr in [
             "",
@@ -776,7 +814,148 @@ mod tests {
             }
             assert!(want.iter().filter(|i| i.is_err()).count() >= 3, "{expr}");
             assert!(want.iter().any(|i| i.is_ok()), "{expr}");
-            assert_eq!(got, want, "{expr}");
+            assert_same_items(&got, &want, expr);
+        }
+    }
+
+    /// Raw Event lines that the fast path must read exactly as the plain
+    /// path: escapes, empty strings and missing ones, zero counts and zero
+    /// times, the component fallback, both API versions' names, and lines
+    /// that are not raw Events at all or not valid (each error's message
+    /// is compared too).
+    fn hostile_raw_lines() -> Vec<Vec<u8>> {
+        let mut list = kubectl_list();
+        list["kind"] = "EventList".into();
+        list["items"][1]["lastTimestamp"] = "not a time".into();
+        list["items"][3] = serde_json::json!({"kind": "Pod"});
+        let (records, _) = kev_ndjson(3);
+        let sorted: Vec<Vec<u8>> = records
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                serde_json::to_vec(&v).unwrap() // sorted keys: "action" first
+            })
+            .collect();
+        let mut lines: Vec<Vec<u8>> = [
+            // Escapes, in every kind of field.
+            &br#"{"apiVersion":"v1","kind":"Event","metadata":{"name":"esc.1","namespace":"pay\u006dents","uid":"u-esc"},"type":"Warn\u0069ng","reason":"Back\"Off","message":"line1\nline2 \u00e9 \ud83d\ude00 image","involvedObject":{"kind":"P\u006fd","name":"web\/1-a","apiVersion":"v1","fieldPath":"spec.containers{api}"},"source":{"component":"kube\u006cet","host":"node-\u0031"},"count":3,"lastTimestamp":"2026-11-28T09:59:00Z"}"#[..],
+            // Empty strings where text belongs: absent, as From<WireEvent> has it.
+            br#"{"kind":"Event","metadata":{"name":"","namespace":"","uid":""},"type":"","reason":"","message":"","involvedObject":{"kind":"","name":"","apiVersion":"","fieldPath":""},"source":{"component":"","host":""},"reportingComponent":"","reportingInstance":"","action":""}"#,
+            br#"{"metadata":{"uid":"u-missing"}}"#,
+            br#"{}"#,
+            // Zero and negative counts, zero and empty times.
+            br#"{"metadata":{"uid":"u-zero"},"count":0,"series":{"count":0},"firstTimestamp":"0001-01-01T00:00:00Z","lastTimestamp":"0001-01-01T00:00:00Z","eventTime":"0001-01-01T00:00:00.000000Z","type":"Warning","reason":"BackOff"}"#,
+            br#"{"metadata":{"uid":"u-neg","creationTimestamp":"2026-11-28T09:59:00Z"},"count":-4,"lastTimestamp":null,"eventTime":"","type":"Warning","reason":"Failed"}"#,
+            // The component falls back to reportingComponent when source.component is empty.
+            br#"{"metadata":{"uid":"u-rc","namespace":"checkout"},"source":{"component":"","host":"node-1"},"reportingComponent":"kubelet","reportingInstance":"node-1","type":"Warning","reason":"BackOff","lastTimestamp":"2026-11-28T09:30:00Z"}"#,
+            br#"{"metadata":{"uid":"u-src-empty"},"source":{},"reportingComponent":"","type":"Normal"}"#,
+            // events.k8s.io/v1 names.
+            br#"{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"v1.1","namespace":"checkout","uid":"u-v1"},"regarding":{"kind":"Pod","name":"api-1","apiVersion":"v1","fieldPath":"spec.containers{api}"},"note":"Back-off pulling image","reason":"BackOff","type":"Warning","reportingController":"kubelet","reportingInstance":"node-2","action":"Pulling","deprecatedSource":{"component":"","host":"node-2"},"deprecatedCount":5,"deprecatedFirstTimestamp":"2026-11-28T09:00:00Z","deprecatedLastTimestamp":"2026-11-28T09:40:00Z","eventTime":"2026-11-28T08:59:59.123456Z","series":{"count":9,"lastObservedTime":"2026-11-28T09:50:00.5Z"}}"#,
+            br#"{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"uid":"u-v1-series"},"regarding":{"kind":"Node","name":"node-3"},"note":"","reportingController":"","deprecatedSource":{"component":"kubelet"},"series":{"count":2},"deprecatedCount":0,"type":"Normal"}"#,
+            // managedFields are skipped; leading and trailing blanks trimmed.
+            br#"{"metadata":{"uid":"mf","managedFields":[{"manager":"kubelet","fieldsV1":{"f:count":{}}}]},"type":"Warning","reason":"Failed"}"#,
+            b"  {\"metadata\":{\"uid\":\"ws\"},\"type\":\"Warning\"}  \r",
+            br#"{"schema":null,"kind":"Event","metadata":{"uid":"schema-null"},"type":"Warning"}"#,
+            br#"{"involvedObject":["Pod","ns","web-1","u","v1","spec"],"type":"Warning","metadata":[]}"#,
+            // Not raw Events: another kind, lists, kev/v1 in another key order, another schema.
+            br#"{"kind":"Pod","metadata":{"name":"p"}}"#,
+            br#"{"metadata":{"name":"x"},"kind":"Node","type":"Warning"}"#,
+            br#"{"kind":"EventList","items":null}"#,
+            br#"{"kind":"EventList","items":5}"#,
+            br#"{"kind":"Event","items":[]}"#,
+            br#"{"items":[{"metadata":{"uid":"li"},"type":"Warning","reason":"BackOff"}]}"#,
+            br#"{"type":"Warning","schema":"kev/v1","uid":"y","resourceVersion":"3","reason":"BackOff","source":{"component":""},"reportingController":"rc"}"#,
+            br#"{"uid":"x","schema":"kev/v1","resourceVersion":"1","lastSeen":"bad"}"#,
+            br#"{"uid":"x","schema":"kev/v1"}"#,
+            br#"{"uid":"x","schema":"kev/v1","resourceVersion":"2","object":"Pod/x"}"#,
+            br#"{"uid":"x","schema":"kev/v9"}"#,
+            // Invalid: types, duplicates (aliases included), syntax, UTF-8.
+            br#"{"schema":5}"#,
+            br#"{"apiVersion":5,"kind":"Event"}"#,
+            br#"{"involvedObject":[]}"#,
+            br#"{"metadata":null}"#,
+            br#"{"source":"kubelet"}"#,
+            br#"{"message":"a","note":"b"}"#,
+            br#"{"reportingComponent":"a","reportingController":"b"}"#,
+            br#"{"type":"Warning","type":"Normal"}"#,
+            br#"{"count":1.5}"#,
+            br#"{"lastTimestamp":"yesterday"}"#,
+            br#"{"metadata":{"name":"trunc"},"type":"Warn"#,
+            b"{\"metadata\":{\"name\":\"x\xff\"},\"type\":\"Warning\"}",
+            b"{\"type\":\"Warning\",\"reason\":\"\xc3\"}",
+            br#"[]"#,
+            br#"[1,2]"#,
+            br#""just a string""#,
+            br#"null"#,
+        ]
+        .iter()
+        .map(|l| l.to_vec())
+        .collect();
+        lines.push(serde_json::to_vec(&list).unwrap());
+        lines.extend(sorted);
+        lines.push(format!("{{\"a\":{}", "[".repeat(200)).into_bytes());
+        lines
+    }
+
+    #[test]
+    fn next_matching_on_raw_lines_is_iterate_then_filter() {
+        use crate::filter::Filter;
+        let now = testdata::now();
+        let mut bytes = Vec::new();
+        // The corpus as raw lines, a third in events.k8s.io/v1's shape, then
+        // the hostile lines, then more of the corpus.
+        let corpus: Vec<serde_json::Value> = testdata::raw_corpus().take(1500).collect();
+        let (head, tail) = corpus.split_at(1000);
+        for (i, v) in head.iter().enumerate() {
+            let v = if i % 3 == 2 {
+                testdata::as_events_v1(v.clone())
+            } else {
+                v.clone()
+            };
+            serde_json::to_writer(&mut bytes, &v).unwrap();
+            bytes.push(b'\n');
+        }
+        for l in hostile_raw_lines() {
+            bytes.extend_from_slice(&l);
+            bytes.push(b'\n');
+        }
+        for v in tail {
+            serde_json::to_writer(&mut bytes, v).unwrap();
+            bytes.push(b'\n');
+        }
+        for expr in [
+            "",
+            "type=Warning",
+            r#"type=warning reason=~"^(Back|Fail)""#,
+            r#"type="" or reason="""#,
+            "component=kubelet",
+            r#"component="" or host!="""#,
+            "host=node-* or instance=node-*",
+            r#"ns in (payments, checkout) or ns="""#,
+            "kind=Pod name=*-*",
+            "object=Pod/* apiVersion=v1 fieldPath=*api*",
+            r#"msg=~"(?i)back-?off|image" action!="""#,
+            r#"uid=u-* or uid="""#,
+            "count=1",
+            "count>1 count<10",
+            "age<1h",
+            "age>2h or count>=100",
+            "not type=Normal and age<=3h",
+        ] {
+            let f = Filter::parse(expr).unwrap();
+            let want: Vec<_> = Replay::from_reader("raw", io::Cursor::new(bytes.clone()))
+                .filter(|i| i.as_ref().map_or(true, |(e, _)| f.matches(e, now)))
+                .collect();
+            let mut r = Replay::from_reader("raw", io::Cursor::new(bytes.clone()));
+            let mut got = Vec::new();
+            let keep = |ev: &dyn EventView| f.matches_fields(ev, now);
+            while let Some(i) = r.next_matching(&keep) {
+                got.push(i);
+            }
+            assert!(want.iter().filter(|i| i.is_err()).count() >= 20, "{expr}");
+            assert!(want.iter().any(|i| i.is_ok()), "{expr}");
+            assert_same_items(&got, &want, expr);
         }
     }
 

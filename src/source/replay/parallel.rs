@@ -1,5 +1,5 @@
 //! Line-delimited replay across cores: the same answers as
-//! [`Replay::next_matching`](super::replay::Replay::next_matching), in the
+//! [`Replay::next_matching`](super::Replay::next_matching), in the
 //! same order, with parsing, filtering and printing spread over threads.
 //!
 //! Parsing each line is nearly all the work of `kev replay` on an NDJSON
@@ -423,19 +423,25 @@ mod tests {
 
     const MAX_LINE: usize = 3000;
 
-    /// kev/v1 records with, sprinkled in, raw events, a compact list,
-    /// blank and CRLF lines, malformed lines, overlong lines (short and
-    /// block-sized) and a last line without a newline.
+    /// kev/v1 records and raw events (a quarter, in both API versions'
+    /// shapes) with, sprinkled in, a compact list, blank and CRLF lines,
+    /// malformed lines, overlong lines (short and block-sized) and a last
+    /// line without a newline.
     fn mixed_input() -> Vec<u8> {
         let mut out = Vec::new();
-        for (i, (e, c)) in testdata::corpus().take(3000).enumerate() {
-            serde_json::to_writer(
-                &mut out,
-                &RecordView {
-                    event: &e,
-                    context: &c,
-                },
-            )
+        let corpus = testdata::corpus().zip(testdata::raw_corpus());
+        for (i, ((e, c), raw)) in corpus.take(3000).enumerate() {
+            match i % 8 {
+                1 => serde_json::to_writer(&mut out, &raw),
+                5 => serde_json::to_writer(&mut out, &testdata::as_events_v1(raw)),
+                _ => serde_json::to_writer(
+                    &mut out,
+                    &RecordView {
+                        event: &e,
+                        context: &c,
+                    },
+                ),
+            }
             .unwrap();
             out.extend_from_slice(match i % 7 {
                 0 => b"\r\n",
