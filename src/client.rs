@@ -32,20 +32,32 @@ pub struct Cluster {
 #[derive(Debug, Error)]
 pub enum ConnectError {
     /// The kubeconfig file could not be read or parsed.
-    #[error("cannot load kubeconfig {path}: {reason}")]
+    #[error("cannot load kubeconfig {path}")]
     KubeconfigUnreadable {
         /// The file.
         path: String,
-        /// The underlying error, flattened to one line.
-        reason: String,
+        /// Why.
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    /// The kubeconfig has no such context.
+    #[error(
+        "invalid kubeconfig (context {context:?}): no such context; the kubeconfig has: {known}"
+    )]
+    UnknownContext {
+        /// The context asked for.
+        context: String,
+        /// The contexts it has, comma-separated.
+        known: String,
     },
     /// The kubeconfig parsed but does not make a usable configuration.
-    #[error("invalid kubeconfig{}: {reason}", context.as_ref().map(|c| format!(" (context {c:?})")).unwrap_or_default())]
+    #[error("invalid kubeconfig{}", context.as_ref().map(|c| format!(" (context {c:?})")).unwrap_or_default())]
     KubeconfigInvalid {
         /// The context asked for, if any.
         context: Option<String>,
-        /// The underlying error.
-        reason: String,
+        /// Why.
+        #[source]
+        source: kube::config::KubeconfigError,
     },
     /// Nothing to connect with.
     #[error(
@@ -56,8 +68,8 @@ pub enum ConnectError {
         home: String,
     },
     /// The client could not be built (TLS material, proxy settings).
-    #[error("cannot create a Kubernetes client: {0}")]
-    Client(String),
+    #[error("cannot create a Kubernetes client")]
+    Client(#[source] kube::Error),
 }
 
 /// Flatten an error and its sources into one line.
@@ -92,7 +104,7 @@ pub async fn connect(opts: &ClusterOptions) -> Result<Cluster, ConnectError> {
     let config = if let Some(path) = &opts.kubeconfig {
         let kc = Kubeconfig::read_from(path).map_err(|e| ConnectError::KubeconfigUnreadable {
             path: path.display().to_string(),
-            reason: one_line(&e),
+            source: e,
         })?;
         from_kubeconfig(kc, &kube_opts).await?
     } else if env.is_some() || home.as_ref().is_some_and(|p| p.exists()) {
@@ -100,10 +112,8 @@ pub async fn connect(opts: &ClusterOptions) -> Result<Cluster, ConnectError> {
             .map(|v| v.to_string_lossy().into_owned())
             .or_else(|| home.as_ref().map(|p| p.display().to_string()))
             .unwrap_or_default();
-        let kc = Kubeconfig::read().map_err(|e| ConnectError::KubeconfigUnreadable {
-            path,
-            reason: one_line(&e),
-        })?;
+        let kc = Kubeconfig::read()
+            .map_err(|e| ConnectError::KubeconfigUnreadable { path, source: e })?;
         from_kubeconfig(kc, &kube_opts).await?
     } else {
         kube::Config::incluster().map_err(|_| ConnectError::NoConfig {
@@ -118,7 +128,7 @@ pub async fn connect(opts: &ClusterOptions) -> Result<Cluster, ConnectError> {
     config.default_retry = false;
     let url = config.cluster_url.to_string();
     let default_namespace = config.default_namespace.clone();
-    let client = kube::Client::try_from(config).map_err(|e| ConnectError::Client(one_line(&e)))?;
+    let client = kube::Client::try_from(config).map_err(ConnectError::Client)?;
     Ok(Cluster {
         client,
         default_namespace,
@@ -134,16 +144,16 @@ async fn from_kubeconfig(
         && !kc.contexts.iter().any(|c| &c.name == ctx)
     {
         let known: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
-        return Err(ConnectError::KubeconfigInvalid {
-            context: Some(ctx.clone()),
-            reason: format!("no such context; the kubeconfig has: {}", known.join(", ")),
+        return Err(ConnectError::UnknownContext {
+            context: ctx.clone(),
+            known: known.join(", "),
         });
     }
     kube::Config::from_custom_kubeconfig(kc, opts)
         .await
         .map_err(|e| ConnectError::KubeconfigInvalid {
             context: opts.context.clone(),
-            reason: one_line(&e),
+            source: e,
         })
 }
 

@@ -37,7 +37,19 @@ impl Failure {
 }
 
 impl fmt::Display for Failure {
+    /// The error and its causes, `: `-separated, each cause shown only if
+    /// the text before does not already say it (library errors often
+    /// repeat their source in their own message). The first message may
+    /// span lines (a filter error's caret); causes are kept to one line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#}", self.error)
+        let mut text = self.error.to_string();
+        for cause in self.error.chain().skip(1) {
+            let m = cause.to_string().replace('\n', " ");
+            if !text.contains(&m) {
+                text.push_str(": ");
+                text.push_str(&m);
+            }
+        }
+        f.write_str(&text)
     }
 }

@@ -95,7 +95,7 @@ async fn prepare(s: &TailSettings) -> Result<Prepared, Failure> {
     let target = match &s.filter.for_object {
         Some(spec) => Some(discovery::resolve(&cluster.client, spec).await.map_err(
             |e| match e {
-                discovery::ForError::Discovery(_) => Failure::runtime(e),
+                discovery::ForError::Discovery { .. } => Failure::runtime(e),
                 _ => Failure::usage(e),
             },
         )?),

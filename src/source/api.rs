@@ -88,7 +88,7 @@ async fn read_body(
         .map(|c| c.to_bytes().to_vec())
         .map_err(|e| ApiError::Unreachable {
             url: scope.url.clone(),
-            reason: crate::client::one_line(&e),
+            source: Box::new(e),
         })
 }
 

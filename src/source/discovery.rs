@@ -20,8 +20,14 @@ pub enum ForError {
     #[error("--for {0:?}: the server doesn't have a resource type {1:?}")]
     UnknownResource(String, String),
     /// Discovery failed.
-    #[error("--for: discovery failed: {0}")]
-    Discovery(String),
+    #[error("--for: discovery failed: GET {path}")]
+    Discovery {
+        /// The discovery document.
+        path: String,
+        /// Why.
+        #[source]
+        source: kube::Error,
+    },
 }
 
 fn matches(r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResource, want: &str) -> bool {
@@ -48,11 +54,17 @@ async fn get<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ForError> {
     let req = http::Request::get(path)
         .body(Vec::new())
-        .map_err(|e| ForError::Discovery(e.to_string()))?;
+        .map_err(|e| ForError::Discovery {
+            path: path.to_string(),
+            source: kube::Error::HttpError(e),
+        })?;
     client
         .request::<T>(req)
         .await
-        .map_err(|e| ForError::Discovery(format!("GET {path}: {}", crate::client::one_line(&e))))
+        .map_err(|e| ForError::Discovery {
+            path: path.to_string(),
+            source: e,
+        })
 }
 
 /// Resolve `spec` through the apiserver's discovery documents.

@@ -117,12 +117,13 @@ pub enum ApiError {
         retry_after: Option<Duration>,
     },
     /// The server could not be reached or the connection broke.
-    #[error("cannot reach the apiserver at {url}: {reason}")]
+    #[error("cannot reach the apiserver at {url}")]
     Unreachable {
         /// Server URL.
         url: String,
-        /// Root cause.
-        reason: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// No answer within `--request-timeout`.
     #[error("the apiserver did not answer a {verb} request within {}s (--request-timeout)", after.as_secs_f64())]
@@ -199,7 +200,7 @@ impl ApiError {
             },
             other => ApiError::Unreachable {
                 url: scope.url.clone(),
-                reason: crate::client::one_line(&other),
+                source: Box::new(other),
             },
         }
     }

@@ -289,10 +289,7 @@ impl EventWatcher {
                     })),
                     Err(LinesCodecError::Io(e)) => Some(Err(ApiError::Unreachable {
                         url,
-                        reason: format!(
-                            "the watch connection broke: {}",
-                            crate::client::one_line(&e)
-                        ),
+                        source: Box::new(e),
                     })),
                 }
             }
@@ -497,7 +494,11 @@ impl EventWatcher {
         }
         self.stats.retries += 1;
         let wait = self.retry_later(then, e.retry_after());
-        tracing::warn!("{e}; retrying in {:.1}s", wait.as_secs_f64());
+        tracing::warn!(
+            "{}; retrying in {:.1}s",
+            crate::client::one_line(&e),
+            wait.as_secs_f64()
+        );
         Ok(())
     }
 
