@@ -65,7 +65,9 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
     let pipeline = Pipeline {
         filter: Arc::new(p.filter),
         clock: Clock::System,
-        dedupe: Some(p.dedupe),
+        // One list has each event once: only following (relists) and a
+        // state file (what earlier runs delivered) need the dedupe set.
+        dedupe: (s.follow != Follow::No || s.state.is_some()).then_some(p.dedupe),
         include_deleted: s.include_deleted,
         checkpoint: p.checkpoint,
         checkpoint_interval: CHECKPOINT_INTERVAL,

@@ -7,6 +7,8 @@
 //! when it came from the apiserver, its [`Position`]: where a watch resumes
 //! once this occurrence, and everything before it, has been delivered.
 
+use std::sync::Arc;
+
 use super::record::{RecordContext, RecordView};
 use super::{Event, OccurrenceKey};
 
@@ -17,13 +19,13 @@ pub enum Position {
     /// history: a watch resumes from `list_rv` only once the whole list is
     /// delivered (the source marks the list's end).
     Listed {
-        /// The list's `metadata.resourceVersion`.
-        list_rv: String,
+        /// The list's `metadata.resourceVersion` (shared by its items).
+        list_rv: Arc<str>,
     },
     /// A watch notification: a watch resumed from `rv` sees what came after it.
     Watched {
         /// The notification's resourceVersion.
-        rv: String,
+        rv: Arc<str>,
     },
 }
 

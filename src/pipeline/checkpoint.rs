@@ -146,7 +146,9 @@ impl Checkpoint {
                 deleted,
             } => {
                 match position {
-                    Some(Position::Watched { rv }) => self.header.resource_version = Some(rv),
+                    Some(Position::Watched { rv }) => {
+                        self.header.resource_version = Some(rv.to_string())
+                    }
                     // Part of a list: a resume must relist until its end.
                     Some(Position::Listed { .. }) => self.header.resource_version = None,
                     None => {}

@@ -497,7 +497,7 @@ async fn watch_source(
                     observed_at: now,
                 };
                 let position = Position::Listed {
-                    list_rv: list_rv.clone(),
+                    list_rv: Arc::from(list_rv.as_str()),
                 };
                 let items = events
                     .into_iter()
@@ -533,7 +533,7 @@ async fn watch_source(
                         watch_type: Some(watch_type),
                         observed_at: now,
                     },
-                    position: Some(Position::Watched { rv }),
+                    position: Some(Position::Watched { rv: Arc::from(rv) }),
                 }],
                 kind: BatchKind::Live,
                 encoded: None,
