@@ -558,3 +558,69 @@ fn a_second_signal_exits_at_once_with_130() {
     kill("-TERM");
     assert_eq!(child.wait().unwrap().code(), Some(130));
 }
+
+fn normal(name: &str) -> Value {
+    let mut e = event(name);
+    e["type"] = json!("Normal");
+    e["reason"] = json!("Pulled");
+    e
+}
+
+#[test]
+fn a_filter_change_delivers_what_the_old_filter_dropped_and_repeats_nothing() {
+    let e = env(FakeCluster::new());
+    let warning = e.add("w.x");
+    let normal = occ_of(&e.server.cluster().add_event(normal("n.x")).unwrap());
+    let state = e.state.to_str().unwrap().to_string();
+    let list = |extra: &[&str]| {
+        let mut args = vec!["-A", "-o", "ndjson", "--state-file", &state];
+        args.extend_from_slice(extra);
+        let r = run(&mut e.cmd(&args));
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        occs(&r.stdout.lines().map(String::from).collect::<Vec<_>>())
+    };
+    assert_eq!(
+        list(&["--match", "w.x"]),
+        [warning],
+        "a local filter"
+    );
+    // Without the filter: what it dropped comes now, what it kept not again.
+    assert_eq!(list(&[]), [normal]);
+    // A, B, A again: nothing repeated.
+    assert_eq!(list(&["type=Normal"]), Vec::<Occ>::new());
+    assert_eq!(list(&["type=Warning"]), Vec::<Occ>::new());
+    assert_eq!(list(&[]), Vec::<Occ>::new());
+}
+
+#[test]
+fn watch_only_with_a_state_file_never_brings_old_events() {
+    let e = env(FakeCluster::new());
+    e.add("old.x");
+    let state = e.state.to_str().unwrap().to_string();
+    let args = ["-A", "--watch-only", "-o", "ndjson", "--state-file", &state];
+    // A first run that sees nothing, and stops.
+    let mut f = Follower::spawn(&mut e.cmd(&args));
+    e.server
+        .wait_for_request_blocking(WAIT, |r| r.is_watch())
+        .expect("kev watches");
+    let (code, stderr) = f.signal("TERM");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(f.seen.is_empty());
+    let s = state_json(&e.state);
+    assert!(
+        s["resourceVersion"].is_string(),
+        "the watch's start is kept: {s}"
+    );
+    assert!(s["watchOnlySince"].is_string(), "and its cutoff: {s}");
+    // Restarted after a compaction: the relist must leave out what existed
+    // before the first run.
+    let new = e.add("new.x");
+    e.server.cluster().compact();
+    let mut f = Follower::spawn(&mut e.cmd(&args));
+    wait_for(&mut f, &BTreeSet::from([new.clone()]));
+    let sentinel = e.add("sentinel.x");
+    wait_for(&mut f, &BTreeSet::from([sentinel.clone()]));
+    let (code, stderr) = f.signal("TERM");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(occs(&f.seen), [new, sentinel], "old.x never: {stderr}");
+}

@@ -39,6 +39,8 @@ struct Prepared {
     list: ListOptions,
     dedupe: Dedupe,
     start: Start,
+    /// A `--watch-only` cutoff kept by the state file.
+    since: Option<chrono::DateTime<Utc>>,
     checkpoint: Option<Checkpoint>,
     /// Held for the whole run: no second kev writes this state file.
     _lock: Option<StateLock>,
@@ -52,9 +54,10 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
         p = prepare(&s) => p?,
         _ = stop.cancelled() => return Ok(()),
     };
-    let note = match &p.namespace {
-        Some(ns) => format!("No events found in {ns} namespace."),
-        None => "No events found.".to_string(),
+    let note = match (&p.namespace, &s.state) {
+        (_, Some(_)) => "No new events since the last run with this state file.".to_string(),
+        (Some(ns), None) => format!("No events found in {ns} namespace."),
+        (None, None) => "No events found.".to_string(),
     };
     let sink = TerminalSink::new(
         s.output.format,
@@ -78,6 +81,7 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
     let mut opts = WatchOptions::new(p.list);
     opts.start = p.start;
     opts.event_ttl = s.event_ttl;
+    opts.since = p.since;
     let watcher = EventWatcher::new(p.cluster.client.clone(), p.cluster.url.clone(), opts);
     let report = pipeline
         .run_watch(watcher, s.follow != Follow::No, stop)
@@ -117,10 +121,17 @@ async fn prepare(s: &TailSettings) -> Result<Prepared, Failure> {
         Follow::WatchOnly => Start::WatchOnly,
         Follow::No | Follow::Watch => Start::List,
     };
+    let mut since = None;
     let (checkpoint, lock) = match &s.state {
         Some(st) => {
-            let (c, l) = open_state(st, &cluster, &list, s, &mut dedupe, &mut start).await?;
-            (Some(c), Some(l))
+            let opened = open_state(st, &cluster, &list, &filter, s, &mut dedupe).await?;
+            if s.follow != Follow::No {
+                start = opened.start;
+            }
+            if s.follow == Follow::WatchOnly {
+                since = opened.watch_only_since;
+            }
+            (Some(opened.checkpoint), Some(opened.lock))
         }
         None => (None, None),
     };
@@ -131,21 +142,32 @@ async fn prepare(s: &TailSettings) -> Result<Prepared, Failure> {
         list,
         dedupe,
         start,
+        since,
         checkpoint,
         _lock: lock,
     })
 }
 
+/// A state file, opened.
+struct OpenedState {
+    checkpoint: Checkpoint,
+    lock: StateLock,
+    /// Where a follow starts.
+    start: Start,
+    /// The `--watch-only` cutoff an earlier run kept.
+    watch_only_since: Option<chrono::DateTime<Utc>>,
+}
+
 /// Lock and load the state file, check it belongs to this cluster, seed the
-/// dedupe set from it and choose where to start.
+/// dedupe set from it and choose where a follow starts.
 async fn open_state(
     st: &StateSettings,
     cluster: &Cluster,
     list: &ListOptions,
+    filter: &crate::filter::Filter,
     s: &TailSettings,
     dedupe: &mut Dedupe,
-    start: &mut Start,
-) -> Result<(Checkpoint, StateLock), Failure> {
+) -> Result<OpenedState, Failure> {
     let lock = StateLock::acquire(&st.path).map_err(Failure::usage)?;
     let identity = identify(&cluster.client, &cluster.url, list.request_timeout)
         .await
@@ -154,21 +176,29 @@ async fn open_state(
         server: identity.server,
         uid: identity.uid,
     };
+    let filter_text = filter.to_string();
     let selection = Selection {
         namespace: list.namespace.clone(),
         field_selector: list.field_selector.clone(),
+        filter: (!filter_text.is_empty()).then_some(filter_text),
     };
     let ttl_secs = s.event_ttl.as_secs();
+    let fresh_start = match s.follow {
+        Follow::WatchOnly => Start::WatchOnly,
+        Follow::No | Follow::Watch => Start::List,
+    };
     let loaded = if st.reset {
         None
     } else {
         State::load(&st.path).map_err(Failure::usage)?
     };
     let Some(mut state) = loaded else {
-        return Ok((
-            Checkpoint::new(st.path.clone(), State::new(record, selection, ttl_secs)),
+        return Ok(OpenedState {
+            checkpoint: Checkpoint::new(st.path.clone(), State::new(record, selection, ttl_secs)),
             lock,
-        ));
+            start: fresh_start,
+            watch_only_since: None,
+        });
     };
     state
         .check_cluster(&st.path, &record)
@@ -183,9 +213,11 @@ async fn open_state(
             ttl_secs,
         );
     }
-    for DeliveredEntry(uid, rv, count, at) in &state.delivered {
-        dedupe.insert(uid, Arc::from(rv.as_str()), *count, *at, true);
-    }
+    dedupe.seed(
+        std::mem::take(&mut state.delivered)
+            .into_iter()
+            .map(|DeliveredEntry(uid, rv, count, at)| (uid, rv, count, at)),
+    );
     dedupe.prune(now);
     if state.selection != selection {
         tracing::warn!(
@@ -194,14 +226,13 @@ async fn open_state(
         );
         state.resource_version = None;
     }
-    if s.follow != Follow::No {
-        *start = match &state.resource_version {
-            Some(rv) => Start::Resume {
-                resource_version: rv.clone(),
-            },
-            None => Start::Relist,
-        };
-    }
+    let start = match &state.resource_version {
+        Some(rv) => Start::Resume {
+            resource_version: rv.clone(),
+        },
+        None => Start::Relist,
+    };
+    let watch_only_since = state.watch_only_since;
     // Keep a uid learnt before if it cannot be read now (RBAC changed).
     state.cluster = ClusterRecord {
         uid: record.uid.or(state.cluster.uid.take()),
@@ -209,5 +240,10 @@ async fn open_state(
     };
     state.selection = selection;
     state.event_ttl_seconds = ttl_secs;
-    Ok((Checkpoint::new(st.path.clone(), state), lock))
+    Ok(OpenedState {
+        checkpoint: Checkpoint::new(st.path.clone(), state),
+        lock,
+        start,
+        watch_only_since,
+    })
 }

@@ -42,6 +42,10 @@ pub enum Applied {
         position: Option<Position>,
         /// A DELETED notification (the dedupe set has already forgotten it).
         deleted: bool,
+        /// Routed to a sink. An occurrence the filter dropped still moves
+        /// the resume position but is not delivered: with another filter a
+        /// later relist may deliver it.
+        delivered: bool,
     },
     /// The end of a list at `list_rv`.
     ListEnd {
@@ -144,6 +148,7 @@ impl Checkpoint {
                 version,
                 position,
                 deleted,
+                delivered,
             } => {
                 match position {
                     Some(Position::Watched { rv }) => {
@@ -153,7 +158,7 @@ impl Checkpoint {
                     Some(Position::Listed { .. }) => self.header.resource_version = None,
                     None => {}
                 }
-                if !deleted {
+                if delivered && !deleted {
                     dedupe.ack(&uid, version);
                 }
             }
@@ -164,6 +169,15 @@ impl Checkpoint {
     /// The resume point so far.
     pub fn resource_version(&self) -> Option<&str> {
         self.header.resource_version.as_deref()
+    }
+
+    /// Keep the `--watch-only` cutoff, so a later run's relist leaves out
+    /// what was never wanted.
+    pub fn set_watch_only_since(&mut self, since: chrono::DateTime<Utc>) {
+        if self.header.watch_only_since.is_none() {
+            self.header.watch_only_since = Some(since);
+            self.dirty = true;
+        }
     }
 
     /// Whether something changed since the last snapshot.
@@ -183,6 +197,7 @@ impl Checkpoint {
             saved_at: Utc::now(),
             event_ttl_seconds: h.event_ttl_seconds,
             resource_version: h.resource_version.clone(),
+            watch_only_since: h.watch_only_since,
             delivered: dedupe
                 .acked()
                 .map(|(uid, v)| {
@@ -216,7 +231,10 @@ pub async fn write(path: PathBuf, snapshot: Snapshot) -> Result<(usize, Duration
     let started = Instant::now();
     let err_path = path.clone();
     tokio::task::spawn_blocking(move || {
-        let bytes = snapshot.to_bytes();
+        let bytes = snapshot.to_bytes().map_err(|e| StateError::Write {
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
         write_atomically(&path, &bytes).map(|()| bytes.len())
     })
     .await
@@ -273,6 +291,7 @@ mod tests {
             },
             position: Some(position),
             deleted: false,
+            delivered: true,
         }
     }
 
@@ -354,10 +373,11 @@ mod tests {
                 },
                 position: Some(Position::Watched { rv: "10".into() }),
                 deleted: true,
+                delivered: true,
             },
             &mut d,
         );
-        let bytes = c.snapshot(&d).to_bytes();
+        let bytes = c.snapshot(&d).to_bytes().unwrap();
         let s = State::parse(std::path::Path::new("x"), &bytes).unwrap();
         assert_eq!(s.resource_version.as_deref(), Some("10"));
         let uids: Vec<&str> = s.delivered.iter().map(|e| e.0.as_str()).collect();

@@ -168,7 +168,7 @@ impl Dedupe {
 
     /// Remember `uid` at `resource_version`: an admitted occurrence, or
     /// (`acked`) one a state file says was delivered.
-    pub fn insert(
+    fn insert(
         &mut self,
         uid: &str,
         resource_version: Arc<str>,
@@ -224,11 +224,12 @@ impl Dedupe {
         self.seen.remove(uid);
     }
 
-    /// Forget every event not in `listed`: after a complete relist, what it
-    /// does not hold is gone from the apiserver.
-    pub fn retain_listed<'a>(&mut self, listed: impl IntoIterator<Item = &'a str>) {
-        let keep: std::collections::HashSet<&str> = listed.into_iter().collect();
-        self.seen.retain(|uid, _| keep.contains(&**uid));
+    /// Remember what a state file says was delivered (in any order).
+    pub fn seed(&mut self, entries: impl IntoIterator<Item = (String, String, i64, i64)>) {
+        for (uid, rv, count, at) in entries {
+            self.insert(&uid, Arc::from(rv.as_str()), count, at, true);
+        }
+        // Pruning and eviction walk the queue from its front, oldest first.
         self.compact_order();
     }
 
@@ -245,11 +246,6 @@ impl Dedupe {
             }
             self.order.pop_front();
         }
-    }
-
-    /// Every remembered entry.
-    pub fn entries(&self) -> impl Iterator<Item = (&str, &Seen)> {
-        self.seen.iter().map(|(k, v)| (&**k, v))
     }
 
     fn evict_oldest(&mut self) {
@@ -402,11 +398,17 @@ mod tests {
     }
 
     #[test]
-    fn retain_listed_forgets_what_is_gone() {
-        let mut d = Dedupe::new(Duration::from_secs(3600), 10);
-        d.admit("a", "1", 1, at(0), false);
-        d.admit("b", "1", 1, at(0), false);
-        d.retain_listed(["b"]);
-        assert!(d.get("a").is_none() && d.get("b").is_some());
+    fn seeded_entries_expire_oldest_first_whatever_their_order() {
+        let mut d = Dedupe::new(Duration::from_secs(60), 2);
+        let t = |s: i64| at(s).timestamp();
+        d.seed([
+            ("new".to_string(), "3".to_string(), 1, t(100)),
+            ("old".to_string(), "1".to_string(), 1, t(0)),
+        ]);
+        d.prune(at(181));
+        assert!(d.get("old").is_none() && d.get("new").is_some());
+        d.admit("x", "9", 1, at(182), false);
+        d.admit("y", "9", 1, at(183), false);
+        assert!(d.get("new").is_none(), "the cap evicts the oldest");
     }
 }

@@ -27,7 +27,7 @@ pub mod state;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -108,8 +108,17 @@ pub enum PipelineError {
     #[error(transparent)]
     State(#[from] StateError),
     /// Reading a dump failed.
-    #[error("reading the dumps: {0}")]
+    #[error("reading the dumps")]
     Replay(#[source] std::io::Error),
+    /// One of kev's own tasks failed (a bug).
+    #[error("internal error: the {task} task failed")]
+    Internal {
+        /// Which task.
+        task: &'static str,
+        /// How.
+        #[source]
+        source: tokio::task::JoinError,
+    },
 }
 
 /// What sources hand the pipeline.
@@ -123,6 +132,9 @@ enum Msg {
     /// The end of a list: a watch may resume from `list_rv` once all
     /// before it is delivered.
     ListEnd { list_rv: String },
+    /// `--watch-only` started watching at `rv`; events last seen before
+    /// `since` are not wanted.
+    Positioned { rv: String, since: DateTime<Utc> },
     /// A malformed input, reported and counted.
     Skipped(String),
 }
@@ -137,6 +149,25 @@ enum BatchKind {
     Live,
     /// Replayed records, already filtered by the reader.
     Replay,
+}
+
+/// What the dedupe stage said of one occurrence.
+enum Admission {
+    /// New: the shared uid and resourceVersion the dedupe set remembers.
+    New(Arc<str>, Arc<str>),
+    /// New, with no dedupe set (replay), or a DELETED notification.
+    Unchecked,
+    /// Delivered before.
+    Repeat,
+}
+
+/// The pipeline task's state while it runs.
+struct Run {
+    sinks: Vec<SinkHandle>,
+    /// `Some` with a state file: the ledger of acknowledgements and the checkpoint.
+    ledger: Option<(Ledger, Checkpoint)>,
+    seq: u64,
+    report: Report,
 }
 
 impl Pipeline {
@@ -157,22 +188,22 @@ impl Pipeline {
             stop.clone(),
         ));
         let mut report = self.drive(rx, stop.clone()).await;
-        let source = match source.await {
-            Ok(r) => r,
-            Err(e) => Err(ApiError::Malformed {
-                verb: "watch",
-                reason: format!("the watch task failed: {e}"),
-            }),
-        };
-        match source {
-            Ok(stats) => {
+        // Whatever ended the pipeline (a sink that failed or closed) ends
+        // the source too, even if it is waiting for a quiet cluster.
+        stop.cancel();
+        match source.await {
+            Ok(Ok(stats)) => {
                 if let Ok(r) = &mut report {
                     r.watch = Some(stats);
                 }
                 report
             }
             // The source's error is the cause; a sink error after it is not.
-            Err(e) => Err(e.into()),
+            Ok(Err(e)) => Err(e.into()),
+            Err(e) => Err(PipelineError::Internal {
+                task: "watch",
+                source: e,
+            }),
         }
     }
 
@@ -196,11 +227,15 @@ impl Pipeline {
         let source = tokio::task::spawn_blocking(move || {
             replay_source(inputs, &keep, encoder, &tx, &source_stop)
         });
-        let report = self.drive(rx, stop).await;
+        let report = self.drive(rx, stop.clone()).await;
+        stop.cancel();
         match source.await {
             Ok(Ok(())) => report,
             Ok(Err(e)) => Err(PipelineError::Replay(e)),
-            Err(e) => Err(PipelineError::Replay(std::io::Error::other(e))),
+            Err(e) => Err(PipelineError::Internal {
+                task: "replay",
+                source: e,
+            }),
         }
     }
 
@@ -212,111 +247,105 @@ impl Pipeline {
         stop: CancellationToken,
     ) -> Result<Report, PipelineError> {
         let queue = self.sink_queue;
-        let mut sinks: Vec<SinkHandle> = self
+        let sinks: Vec<SinkHandle> = self
             .sinks
             .drain(..)
             .map(|s| SinkHandle::spawn(s, queue, stop.clone()))
             .collect();
-        let mut ledger = self.checkpoint.as_ref().map(|_| Ledger::new(sinks.len()));
-        let mut checkpoint = self.checkpoint.take();
+        if self.checkpoint.is_some() && self.dedupe.is_none() {
+            // The dedupe set holds what was delivered; a checkpoint needs one.
+            self.dedupe = Some(Dedupe::new(Duration::from_secs(3600), dedupe::DEFAULT_CAP));
+        }
+        let ledger = self
+            .checkpoint
+            .take()
+            .map(|cp| (Ledger::new(sinks.len()), cp));
         // At most one snapshot waits for the writer: a slow disk skips
         // checkpoints, it does not queue them.
-        let (snapshot_tx, writer) = match &checkpoint {
-            Some(cp) => {
+        let (snapshot_tx, writer) = match &ledger {
+            Some((_, cp)) => {
                 let (tx, rx) = mpsc::channel(1);
                 let task = tokio::spawn(checkpoint::run_writer(cp.path().to_path_buf(), rx));
                 (Some(tx), Some(task))
             }
             None => (None, None),
         };
+        let mut run = Run {
+            sinks,
+            ledger,
+            seq: 0,
+            report: Report::default(),
+        };
         let mut tick = tokio::time::interval(self.checkpoint_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut report = Report::default();
-        let mut seq = 0u64;
         let mut poll = tokio::time::interval(ACK_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut result: Result<(), PipelineError> = Ok(());
         loop {
-            let (msg, checkpoint_due) = tokio::select! {
+            let checkpoint_due = tokio::select! {
                 msg = rx.recv() => match msg {
-                    Some(m) => (Some(m), false),
+                    Some(m) => {
+                        if !self.handle(m, &mut run, &stop).await {
+                            // The sinks are gone: nothing more can be delivered.
+                            break;
+                        }
+                        false
+                    }
                     None => break,
                 },
-                _ = poll.tick(), if ledger.is_some() => (None, false),
-                _ = tick.tick(), if checkpoint.is_some() => (None, true),
+                _ = poll.tick(), if run.ledger.is_some() => false,
+                _ = tick.tick(), if run.ledger.is_some() => true,
             };
-            if let Some(msg) = msg
-                && !self
-                    .handle(msg, &mut seq, &mut ledger, &sinks, &mut report, &stop)
-                    .await
+            self.apply_acks(&mut run, None);
+            if checkpoint_due
+                && let (Some((_, cp)), Some(d), Some(tx)) =
+                    (&mut run.ledger, &mut self.dedupe, &snapshot_tx)
+                && cp.is_dirty()
+                && let Ok(permit) = tx.try_reserve()
             {
-                // The sinks are gone: nothing more can be delivered.
-                break;
-            }
-            if let (Some(l), Some(cp), Some(d)) = (&mut ledger, &mut checkpoint, &mut self.dedupe) {
-                collect_acks(l, &sinks);
-                for item in l.drain_acked() {
-                    cp.apply(item, d);
-                }
-                if checkpoint_due
-                    && cp.is_dirty()
-                    && let Some(tx) = &snapshot_tx
-                    && let Ok(permit) = tx.try_reserve()
-                {
-                    d.prune(Utc::now());
-                    permit.send((cp.snapshot(d), false));
-                }
+                d.prune(Utc::now());
+                permit.send((cp.snapshot(d), false));
             }
         }
         drop(rx);
-        // Let each sink deliver its queue and close. When stopping, only for
-        // so long: a sink stuck on a blocked terminal or a dead endpoint
-        // must not hold the exit; what it did not acknowledge is not in the
-        // checkpoint and is delivered again next time.
+        // Let each sink deliver its queue and close. Once a stop is asked
+        // for (now or while waiting), only for so long: a sink stuck on a
+        // blocked terminal or a dead endpoint must not hold the exit; what
+        // it did not acknowledge is not in the checkpoint and is delivered
+        // again next time.
+        let mut sinks = std::mem::take(&mut run.sinks);
         for s in &mut sinks {
             s.finish();
         }
         let acks: Vec<_> = sinks.iter().map(SinkHandle::acks).collect();
         let names: Vec<String> = sinks.iter().map(|s| s.name.clone()).collect();
         let joined = futures::future::join_all(sinks.into_iter().map(SinkHandle::join));
-        let outcomes = if stop.is_cancelled() {
-            match tokio::time::timeout(DRAIN_DEADLINE, joined).await {
-                Ok(outcomes) => outcomes,
-                Err(_) => {
-                    tracing::warn!(
-                        sinks = ?names,
-                        "stopping: the sinks did not finish within {:.1}s; what they did not acknowledge will be delivered again",
-                        DRAIN_DEADLINE.as_secs_f64()
-                    );
-                    Vec::new()
+        tokio::pin!(joined);
+        let outcomes = tokio::select! {
+            o = &mut joined => Some(o),
+            _ = stop.cancelled() => tokio::time::timeout(DRAIN_DEADLINE, &mut joined).await.ok(),
+        };
+        match outcomes {
+            Some(outcomes) => {
+                if let Some(Err(e)) = outcomes.into_iter().find(Result::is_err) {
+                    result = Err(e.into());
                 }
             }
-        } else {
-            joined.await
-        };
-        for o in outcomes {
-            if let Err(e) = o
-                && result.is_ok()
-            {
-                result = Err(e.into());
-            }
+            None => tracing::warn!(
+                sinks = ?names,
+                "stopping: the sinks did not finish within {:.1}s; what they did not acknowledge will be delivered again",
+                DRAIN_DEADLINE.as_secs_f64()
+            ),
         }
-        if let (Some(l), Some(cp), Some(d), Some(tx)) =
-            (&mut ledger, &mut checkpoint, &mut self.dedupe, &snapshot_tx)
-        {
-            for (i, a) in acks.iter().enumerate() {
-                l.acked(i, a.borrow().up_to);
-            }
-            for item in l.drain_acked() {
-                cp.apply(item, d);
-            }
+        self.apply_acks(&mut run, Some(&acks));
+        if let (Some((_, cp)), Some(d), Some(tx)) = (&mut run.ledger, &self.dedupe, &snapshot_tx) {
             // The final checkpoint, whatever was written before.
             let _ = tx.send((cp.snapshot(d), true)).await;
         }
         drop(snapshot_tx);
         if let Some(task) = writer {
             match task.await {
-                Ok(Ok(stats)) => report.checkpoint = Some(stats),
+                Ok(Ok(stats)) => run.report.checkpoint = Some(stats),
                 Ok(Err(e)) => {
                     if result.is_ok() {
                         result = Err(e.into());
@@ -324,27 +353,49 @@ impl Pipeline {
                 }
                 Err(e) => {
                     if result.is_ok() {
-                        result = Err(PipelineError::Replay(std::io::Error::other(e)));
+                        result = Err(PipelineError::Internal {
+                            task: "state file writer",
+                            source: e,
+                        });
                     }
                 }
             }
         }
         if let Some(d) = &self.dedupe {
-            report.dedupe = d.stats().clone();
+            run.report.dedupe = d.stats().clone();
         }
-        result.map(|()| report)
+        result.map(|()| run.report)
+    }
+
+    /// Apply what every sink has acknowledged to the checkpoint (from the
+    /// running sinks, or from their last published acknowledgements).
+    fn apply_acks(
+        &mut self,
+        run: &mut Run,
+        last: Option<&[tokio::sync::watch::Receiver<crate::sink::Acked>]>,
+    ) {
+        let (Some((ledger, cp)), Some(d)) = (&mut run.ledger, &mut self.dedupe) else {
+            return;
+        };
+        match last {
+            Some(acks) => {
+                for (i, a) in acks.iter().enumerate() {
+                    ledger.acked(i, a.borrow().up_to);
+                }
+            }
+            None => {
+                for (i, s) in run.sinks.iter().enumerate() {
+                    ledger.acked(i, s.acked().up_to);
+                }
+            }
+        }
+        for item in ledger.drain_acked() {
+            cp.apply(item, d);
+        }
     }
 
     /// Handle one message; `false` when the sinks are gone.
-    async fn handle(
-        &mut self,
-        msg: Msg,
-        seq: &mut u64,
-        ledger: &mut Option<Ledger>,
-        sinks: &[SinkHandle],
-        report: &mut Report,
-        stop: &CancellationToken,
-    ) -> bool {
+    async fn handle(&mut self, msg: Msg, run: &mut Run, stop: &CancellationToken) -> bool {
         let (mut items, kind, encoded) = match msg {
             Msg::Batch {
                 items,
@@ -352,14 +403,24 @@ impl Pipeline {
                 encoded,
             } => (items, kind, encoded),
             Msg::ListEnd { list_rv } => {
-                *seq += 1;
-                if let Some(l) = ledger {
-                    l.record(*seq, Applied::ListEnd { list_rv }, []);
+                run.seq += 1;
+                if let Some((l, _)) = &mut run.ledger {
+                    l.record(run.seq, Applied::ListEnd { list_rv }, []);
+                }
+                return true;
+            }
+            Msg::Positioned { rv, since } => {
+                run.seq += 1;
+                if let Some((l, cp)) = &mut run.ledger {
+                    cp.set_watch_only_since(since);
+                    l.record(run.seq, Applied::ListEnd { list_rv: rv }, []);
                 }
                 return true;
             }
             Msg::Skipped(what) => {
-                report.skipped += 1;
+                run.report.skipped += 1;
+                // Replay's report of a malformed line, in the form users
+                // grep for (FILE:LINE: reason).
                 eprintln!("kev: {}", crate::escape::escape(&what));
                 return true;
             }
@@ -367,25 +428,22 @@ impl Pipeline {
         let now = self.clock.now();
         if matches!(kind, BatchKind::Listing | BatchKind::Relist) {
             // Lists have no order in history; kubectl's is by last seen.
+            // Sorted before numbering, so sequence numbers follow delivery.
             sort_by_last_seen(&mut items);
         }
-        if kind == BatchKind::Relist
-            && let Some(d) = &mut self.dedupe
-        {
-            d.retain_listed(items.iter().map(|o| o.event.uid.as_str()));
-        }
-        let all_sinks: Vec<usize> = (0..sinks.len()).collect();
+        let all_sinks: Vec<usize> = (0..run.sinks.len()).collect();
         let mut deliveries = Vec::with_capacity(items.len());
         let mut dropped = false;
         for occ in items {
-            *seq += 1;
+            run.seq += 1;
             let deleted = occ.context.watch_type == Some(WatchType::Deleted);
             let observed = occ.context.observed_at.unwrap_or(now);
-            let admitted = match &mut self.dedupe {
-                None => Some(None),
+            let admission = match &mut self.dedupe {
+                None => Admission::Unchecked,
                 Some(d) if deleted => {
+                    // It cannot come back.
                     d.forget(&occ.event.uid);
-                    Some(None)
+                    Admission::Unchecked
                 }
                 Some(d) => match d.admit(
                     &occ.event.uid,
@@ -394,24 +452,24 @@ impl Pipeline {
                     observed,
                     kind == BatchKind::Relist,
                 ) {
-                    Verdict::New(uid, rv) => Some(Some((uid, rv))),
-                    Verdict::Repeat => None,
+                    Verdict::New(uid, rv) => Admission::New(uid, rv),
+                    Verdict::Repeat => Admission::Repeat,
                 },
             };
-            let fresh = admitted.is_some();
-            let wanted = fresh
+            let wanted = !matches!(admission, Admission::Repeat)
                 && (!deleted || self.include_deleted)
                 && (kind == BatchKind::Replay || self.filter.matches(&occ.event, now));
-            if let Some(l) = ledger {
+            if let Some((l, _)) = &mut run.ledger {
                 let routed: &[usize] = if wanted { &all_sinks } else { &[] };
-                let (uid, rv) = admitted.flatten().unwrap_or_else(|| {
-                    (
+                let (uid, rv) = match admission {
+                    Admission::New(uid, rv) => (uid, rv),
+                    Admission::Unchecked | Admission::Repeat => (
                         Arc::from(occ.event.uid.as_str()),
                         Arc::from(occ.event.resource_version.as_str()),
-                    )
-                });
+                    ),
+                };
                 l.record(
-                    *seq,
+                    run.seq,
                     Applied::Occurrence {
                         uid,
                         version: dedupe::Version {
@@ -421,13 +479,14 @@ impl Pipeline {
                         },
                         position: occ.position.clone(),
                         deleted,
+                        delivered: wanted,
                     },
                     routed.iter().copied(),
                 );
             }
             if wanted {
                 deliveries.push(Delivery {
-                    seq: *seq,
+                    seq: run.seq,
                     occurrence: Arc::new(occ),
                 });
             } else {
@@ -437,17 +496,17 @@ impl Pipeline {
         if deliveries.is_empty() && kind != BatchKind::Listing {
             return true;
         }
-        report.delivered += deliveries.len() as u64;
+        run.report.delivered += deliveries.len() as u64;
         let batch = Batch {
             deliveries,
             listing: kind == BatchKind::Listing,
-            encoded: if dropped || sinks.len() != 1 {
+            encoded: if dropped || run.sinks.len() != 1 {
                 None
             } else {
                 encoded
             },
         };
-        for s in sinks {
+        for s in &run.sinks {
             let sent = tokio::select! {
                 biased;
                 ok = s.send(batch.clone()) => ok,
@@ -463,12 +522,6 @@ impl Pipeline {
     }
 }
 
-fn collect_acks(ledger: &mut Ledger, sinks: &[SinkHandle]) {
-    for (i, s) in sinks.iter().enumerate() {
-        ledger.acked(i, s.acked().up_to);
-    }
-}
-
 /// The watch source task: updates → messages, until the watcher fails
 /// for good, the listing is done (`follow` false), or `stop`.
 async fn watch_source(
@@ -478,7 +531,6 @@ async fn watch_source(
     tx: mpsc::Sender<Msg>,
     stop: CancellationToken,
 ) -> Result<WatchStats, ApiError> {
-    let mut first = true;
     loop {
         let update = tokio::select! {
             _ = stop.cancelled() => break,
@@ -507,7 +559,7 @@ async fn watch_source(
                         position: Some(position.clone()),
                     })
                     .collect();
-                let kind = if relist || !first {
+                let kind = if relist {
                     BatchKind::Relist
                 } else {
                     BatchKind::Listing
@@ -521,6 +573,7 @@ async fn watch_source(
                     Msg::ListEnd { list_rv },
                 ]
             }
+            Update::Positioned { rv, since } => vec![Msg::Positioned { rv, since }],
             Update::Changed {
                 event,
                 watch_type,
@@ -539,7 +592,6 @@ async fn watch_source(
                 encoded: None,
             }],
         };
-        first = false;
         for m in msgs {
             if tx.send(m).await.is_err() {
                 return Ok(watcher.stats().clone());
@@ -552,6 +604,23 @@ async fn watch_source(
     Ok(watcher.stats().clone())
 }
 
+/// The replay source stopped because the pipeline did (a signal, or
+/// stdout closed): not an error.
+#[derive(Debug)]
+struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the pipeline stopped")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+fn is_stopped(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Stopped>())
+}
+
 /// The replay source (a blocking thread): every input in order, line-
 /// delimited ones on every core, as messages.
 fn replay_source(
@@ -561,53 +630,53 @@ fn replay_source(
     tx: &mpsc::Sender<Msg>,
     stop: &CancellationToken,
 ) -> std::io::Result<()> {
+    match replay_inputs(inputs, keep, encoder, tx, stop) {
+        Err(e) if is_stopped(&e) => Ok(()),
+        other => other,
+    }
+}
+
+fn replay_inputs(
+    inputs: Vec<Replay>,
+    keep: &Prefilter<'_>,
+    encoder: Option<crate::sink::Encoder>,
+    tx: &mpsc::Sender<Msg>,
+    stop: &CancellationToken,
+) -> std::io::Result<()> {
     let par = ParOptions::for_this_machine();
-    let gone = || std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the pipeline stopped");
-    let send = |m: Msg| tx.blocking_send(m).map_err(|_| gone());
+    let send = |m: Msg| {
+        if stop.is_cancelled() {
+            return Err(std::io::Error::other(Stopped));
+        }
+        tx.blocking_send(m)
+            .map_err(|_| std::io::Error::other(Stopped))
+    };
+    let send_batch = |items: Vec<Occurrence>, encoded: Option<Vec<u8>>| {
+        if items.is_empty() {
+            return Ok(());
+        }
+        send(Msg::Batch {
+            items,
+            kind: BatchKind::Replay,
+            encoded,
+        })
+    };
     for mut input in inputs {
         let mut batch: Vec<Occurrence> = Vec::new();
         loop {
-            if stop.is_cancelled() {
-                return Ok(());
-            }
             if let Some(opts) = &par
                 && let Some(lines) = input.take_lines()
             {
                 // What the sequential reader read first goes first.
-                if !batch.is_empty()
-                    && send(Msg::Batch {
-                        items: std::mem::take(&mut batch),
-                        kind: BatchKind::Replay,
-                        encoded: None,
-                    })
-                    .is_err()
-                {
-                    return Ok(());
-                }
-                let result = replay_lines(lines, keep, opts, encoder.as_deref(), |block| {
+                send_batch(std::mem::take(&mut batch), None)?;
+                replay_lines(lines, keep, opts, encoder.as_deref(), |block| {
                     for e in block.errors.drain(..) {
                         send(Msg::Skipped(e.to_string()))?;
                     }
-                    let items = std::mem::take(&mut block.kept);
                     let encoded = encoder.is_some().then(|| std::mem::take(&mut block.bytes));
-                    if !items.is_empty() {
-                        send(Msg::Batch {
-                            items,
-                            kind: BatchKind::Replay,
-                            encoded,
-                        })?;
-                    }
-                    if stop.is_cancelled() {
-                        return Err(gone());
-                    }
-                    Ok(())
-                });
-                match result {
-                    Ok(()) => break,
-                    // Stopped (a signal, or stdout closed): not an error.
-                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-                    Err(e) => return Err(e),
-                }
+                    send_batch(std::mem::take(&mut block.kept), encoded)
+                })?;
+                break;
             }
             let Some(item) = input.next_matching(keep) else {
                 break;
@@ -615,34 +684,14 @@ fn replay_source(
             match item {
                 Ok((event, context)) => {
                     batch.push(Occurrence::new(event, context));
-                    if batch.len() >= REPLAY_BATCH
-                        && send(Msg::Batch {
-                            items: std::mem::take(&mut batch),
-                            kind: BatchKind::Replay,
-                            encoded: None,
-                        })
-                        .is_err()
-                    {
-                        return Ok(());
+                    if batch.len() >= REPLAY_BATCH {
+                        send_batch(std::mem::take(&mut batch), None)?;
                     }
                 }
-                Err(e) => {
-                    if send(Msg::Skipped(e.to_string())).is_err() {
-                        return Ok(());
-                    }
-                }
+                Err(e) => send(Msg::Skipped(e.to_string()))?,
             }
         }
-        if !batch.is_empty()
-            && send(Msg::Batch {
-                items: batch,
-                kind: BatchKind::Replay,
-                encoded: None,
-            })
-            .is_err()
-        {
-            return Ok(());
-        }
+        send_batch(batch, None)?;
     }
     Ok(())
 }

@@ -4,15 +4,26 @@
 //! the pipeline wait (back-pressure to the source), so memory stays bounded
 //! however slow a sink is. Each sink's task sends batches in order and
 //! publishes its acknowledgements on a watch channel (the latest value is all
-//! that matters: acknowledgements are cumulative). A sink that closes
-//! (stdout went away) or fails stops the whole pipeline through the shared
-//! stop token.
+//! that matters: acknowledgements are cumulative); when its queue runs dry it
+//! asks the sink to flush. A sink that closes (stdout went away), fails or
+//! panics stops the whole pipeline through the shared stop token.
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::sink::{Acked, Batch, Sink, SinkError};
+
+/// Cancels the token when dropped during a panic.
+struct CancelOnPanic(CancellationToken);
+
+impl Drop for CancelOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.cancel();
+        }
+    }
+}
 
 /// A running sink.
 pub struct SinkHandle {
@@ -40,16 +51,22 @@ impl SinkHandle {
             });
         };
         let task = tokio::spawn(async move {
+            // A panic in the sink must stop the pipeline too, not leave it
+            // waiting for a sink that is gone.
+            let _stop_on_panic = CancelOnPanic(stop.clone());
             while let Some(batch) = rx.recv().await {
-                match sink.send(batch).await {
-                    Ok(a) => publish(a),
-                    Err(e) => {
-                        stop.cancel();
-                        return match e {
-                            SinkError::Closed { .. } => Ok(()),
-                            e => Err(e),
-                        };
-                    }
+                let mut result = sink.send(batch).await.map(&publish);
+                // Nothing more queued: a sink that buffers makes it durable
+                // now, so acknowledgements (and the checkpoint) keep up.
+                if result.is_ok() && rx.is_empty() {
+                    result = sink.flush().await.map(&publish);
+                }
+                if let Err(e) = result {
+                    stop.cancel();
+                    return match e {
+                        SinkError::Closed { .. } => Ok(()),
+                        e => Err(e),
+                    };
                 }
             }
             match sink.close().await {

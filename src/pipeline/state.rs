@@ -58,7 +58,7 @@ impl std::fmt::Display for ClusterRecord {
     }
 }
 
-/// What was being read.
+/// What was being read and kept.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Selection {
@@ -66,6 +66,9 @@ pub struct Selection {
     pub namespace: Option<String>,
     /// The field selector sent to the apiserver.
     pub field_selector: Option<String>,
+    /// The filter evaluated locally, canonically printed; `None` keeps all.
+    #[serde(default)]
+    pub filter: Option<String>,
 }
 
 impl std::fmt::Display for Selection {
@@ -76,6 +79,9 @@ impl std::fmt::Display for Selection {
         }
         if let Some(fs) = &self.field_selector {
             write!(f, ", field selector {fs:?}")?;
+        }
+        if let Some(filter) = &self.filter {
+            write!(f, ", filter {filter:?}")?;
         }
         Ok(())
     }
@@ -104,6 +110,10 @@ pub struct State {
     pub event_ttl_seconds: u64,
     /// Where a watch resumes; `None`: relist (and skip what was delivered).
     pub resource_version: Option<String>,
+    /// With `--watch-only`: events last seen before this were never wanted
+    /// (a relist leaves them out).
+    #[serde(default)]
+    pub watch_only_since: Option<DateTime<Utc>>,
     /// The delivered set.
     pub delivered: Vec<DeliveredEntry>,
 }
@@ -128,17 +138,18 @@ pub struct Snapshot {
     pub event_ttl_seconds: u64,
     /// Where a watch resumes.
     pub resource_version: Option<String>,
+    /// The `--watch-only` cutoff.
+    pub watch_only_since: Option<DateTime<Utc>>,
     /// `[uid, resourceVersion, count, observedAt]` per delivered event.
     pub delivered: Vec<(Arc<str>, Arc<str>, i64, i64)>,
 }
 
 impl Snapshot {
     /// Serialize.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        // Serializing plain strings and numbers cannot fail.
-        let mut v = serde_json::to_vec(self).unwrap_or_default();
+    pub fn to_bytes(&self) -> serde_json::Result<Vec<u8>> {
+        let mut v = serde_json::to_vec(self)?;
         v.push(b'\n');
-        v
+        Ok(v)
     }
 }
 
@@ -146,7 +157,7 @@ impl Snapshot {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     /// Not readable.
-    #[error("cannot read the state file {path}: {source}")]
+    #[error("cannot read the state file {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -195,7 +206,7 @@ pub enum StateError {
         lock: PathBuf,
     },
     /// Writing failed.
-    #[error("cannot write the state file {path}: {source}")]
+    #[error("cannot write the state file {path}")]
     Write {
         /// The file.
         path: PathBuf,
@@ -216,6 +227,7 @@ impl State {
             saved_at: Utc::now(),
             event_ttl_seconds: ttl_secs,
             resource_version: None,
+            watch_only_since: None,
             delivered: Vec::new(),
         }
     }
@@ -286,11 +298,10 @@ impl State {
     }
 
     /// Serialize.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        // Serializing plain strings and numbers cannot fail.
-        let mut v = serde_json::to_vec(self).unwrap_or_default();
+    pub fn to_bytes(&self) -> serde_json::Result<Vec<u8>> {
+        let mut v = serde_json::to_vec(self)?;
         v.push(b'\n');
-        v
+        Ok(v)
     }
 }
 
@@ -394,7 +405,7 @@ mod tests {
         let path = dir.path().join("state.json");
         assert!(State::load(&path).unwrap().is_none());
         let state = sample();
-        write_atomically(&path, &state.to_bytes()).unwrap();
+        write_atomically(&path, &state.to_bytes().unwrap()).unwrap();
         assert_eq!(State::load(&path).unwrap().unwrap(), state);
         let names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()

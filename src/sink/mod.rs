@@ -56,13 +56,6 @@ impl AsRef<Occurrence> for Delivery {
     }
 }
 
-impl Batch {
-    /// The highest sequence number in the batch.
-    pub fn last_seq(&self) -> Option<u64> {
-        self.deliveries.last().map(|d| d.seq)
-    }
-}
-
 /// How far a sink has durably delivered: every delivery with
 /// `seq <= up_to`. Cumulative: a later `Acked` never goes back.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -74,11 +67,6 @@ pub struct Acked {
 impl Acked {
     /// Nothing (new) acknowledged.
     pub const NOTHING: Acked = Acked { up_to: None };
-
-    /// Everything up to and including `seq`.
-    pub fn through(seq: u64) -> Acked {
-        Acked { up_to: Some(seq) }
-    }
 }
 
 /// Encodes one occurrence into bytes, as the sink would write it.

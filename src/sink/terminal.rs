@@ -82,16 +82,21 @@ impl TerminalSink {
         let now = self.clock.now();
         let TerminalSink { printer, out, .. } = self;
         let occs: Vec<&Occurrence> = deliveries.iter().map(|d| &*d.occurrence).collect();
-        // Writing to a terminal or pipe blocks; let the runtime move other
-        // tasks off this thread meanwhile.
-        let written = tokio::task::block_in_place(|| {
+        let mut write = || {
             out.write_with(|w| match &encoded {
                 Some(bytes) => w.write_all(bytes),
                 None if listing => printer.print_batch(w, &occs, now),
                 None => occs.iter().try_for_each(|o| printer.print_one(w, o, now)),
             })?;
             out.flush()
-        });
+        };
+        // Writing to a terminal or pipe blocks; on a multi-threaded runtime
+        // let it move other tasks off this thread meanwhile (a
+        // current-thread runtime has nowhere to move them).
+        let written = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(write),
+            _ => write(),
+        };
         written.map_err(|e| SinkError::Io {
             sink: NAME.to_string(),
             what: "writing to stdout".to_string(),

@@ -42,14 +42,6 @@ impl Scope {
         }
     }
 
-    /// The same call with another verb.
-    pub fn with_verb(&self, verb: &'static str) -> Scope {
-        Scope {
-            verb,
-            ..self.clone()
-        }
-    }
-
     fn where_(&self) -> String {
         match &self.namespace {
             Some(ns) => format!("in namespace {ns:?}"),

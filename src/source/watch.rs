@@ -92,6 +92,10 @@ pub struct WatchOptions {
     /// How long events live on the apiserver (`--event-ttl`): a loss of
     /// contact longer than this may have lost events, and is logged.
     pub event_ttl: Duration,
+    /// With `--watch-only`: events last seen before this are not wanted, so
+    /// a relist leaves them out. Set by [`Start::WatchOnly`] to when the
+    /// watch started, or kept from an earlier run by a state file.
+    pub since: Option<DateTime<Utc>>,
 }
 
 impl WatchOptions {
@@ -105,6 +109,7 @@ impl WatchOptions {
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(30),
             event_ttl: Duration::from_secs(3600),
+            since: None,
         }
     }
 }
@@ -121,6 +126,14 @@ pub enum Update {
         list_rv: String,
         /// Whether this is a relist after the watch expired.
         relist: bool,
+    },
+    /// Where the watch starts, without a list (`--watch-only`): a resume
+    /// from here misses nothing that was wanted.
+    Positioned {
+        /// The collection's resourceVersion when the watch started.
+        rv: String,
+        /// Events last seen before this are not wanted.
+        since: DateTime<Utc>,
     },
     /// One notification from the watch.
     Changed {
@@ -177,8 +190,9 @@ pub struct EventWatcher {
     connected: bool,
     /// When this watcher started, for the give-up time before the first success.
     started: Instant,
-    /// With `--watch-only`: when following started. A relist after `410 Gone`
-    /// then skips events last seen before it, which the user never asked for.
+    /// With `--watch-only`: when following started (or a state file's
+    /// cutoff). A relist after `410 Gone` skips events last seen before it,
+    /// which the user never asked for.
     watch_only_since: Option<DateTime<Utc>>,
     /// When kev last heard from the apiserver, for gap detection.
     last_contact: Option<DateTime<Utc>>,
@@ -190,6 +204,7 @@ impl EventWatcher {
     /// A watcher; nothing is requested until [`EventWatcher::next`].
     pub fn new(client: kube::Client, url: impl Into<String>, opts: WatchOptions) -> Self {
         let backoff = Backoff::new(opts.initial_backoff, opts.max_backoff);
+        let watch_only_since = opts.since;
         EventWatcher {
             client,
             url: url.into(),
@@ -198,7 +213,7 @@ impl EventWatcher {
             backoff,
             connected: false,
             started: Instant::now(),
-            watch_only_since: None,
+            watch_only_since,
             last_contact: None,
             watches_opened: 0,
             stats: WatchStats::default(),
@@ -242,7 +257,14 @@ impl EventWatcher {
                 verb: "list",
                 reason: e.to_string(),
             })?;
-        Ok(list.metadata.resource_version.unwrap_or_default())
+        // Watching from "" would replay every existing event as ADDED.
+        list.metadata
+            .resource_version
+            .filter(|rv| !rv.is_empty())
+            .ok_or_else(|| ApiError::Malformed {
+                verb: "list",
+                reason: "the list has no resourceVersion to watch from".to_string(),
+            })
     }
 
     async fn open_watch(
@@ -299,6 +321,10 @@ impl EventWatcher {
     /// The next update. Transient failures are retried inside (with
     /// backoff, logged); an `Err` is final (permission denied, bad request,
     /// or a failure before the first success).
+    ///
+    /// Not cancel-safe: dropping the future mid-way loses the watcher's
+    /// place (it would start over from [`WatchOptions::start`]). Own the
+    /// watcher in one task and stop it by dropping it, as the pipeline does.
     pub async fn next(&mut self) -> Result<Update, ApiError> {
         loop {
             match std::mem::replace(&mut self.state, State::Empty) {
@@ -312,14 +338,16 @@ impl EventWatcher {
                         };
                     }
                     Start::WatchOnly => {
-                        self.watch_only_since = Some(Utc::now());
+                        // Set once: a retry must not move the cutoff.
+                        let since = *self.watch_only_since.get_or_insert_with(Utc::now);
                         let scope = self.scope("list");
                         match Self::current_resource_version(&self.client, &self.opts, scope).await
                         {
                             Ok(rv) => {
                                 self.connected = true;
                                 self.contact();
-                                self.state = State::Start { rv };
+                                self.state = State::Start { rv: rv.clone() };
+                                return Ok(Update::Positioned { rv, since });
                             }
                             Err(e) => self.fail(State::Empty, e)?,
                         }
