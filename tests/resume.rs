@@ -579,11 +579,7 @@ fn a_filter_change_delivers_what_the_old_filter_dropped_and_repeats_nothing() {
         assert_eq!(r.code, Some(0), "{}", r.stderr);
         occs(&r.stdout.lines().map(String::from).collect::<Vec<_>>())
     };
-    assert_eq!(
-        list(&["--match", "w.x"]),
-        [warning],
-        "a local filter"
-    );
+    assert_eq!(list(&["--match", "w.x"]), [warning], "a local filter");
     // Without the filter: what it dropped comes now, what it kept not again.
     assert_eq!(list(&[]), [normal]);
     // A, B, A again: nothing repeated.

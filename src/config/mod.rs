@@ -8,6 +8,8 @@
 //! context's default namespace, `--for` through discovery) is resolved by
 //! the command, through the methods here.
 
+pub mod units;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

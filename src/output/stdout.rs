@@ -10,10 +10,17 @@
 use std::io::{self, Write};
 
 /// A buffered stdout that treats a closed pipe as the end, not an error.
-#[derive(Debug)]
 pub struct Stdout {
-    out: io::BufWriter<io::Stdout>,
+    out: io::BufWriter<Box<dyn Write + Send>>,
     closed: bool,
+}
+
+impl std::fmt::Debug for Stdout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stdout")
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Stdout {
@@ -25,8 +32,13 @@ impl Default for Stdout {
 impl Stdout {
     /// A 1 MiB-buffered stdout.
     pub fn new() -> Stdout {
+        Stdout::to(Box::new(io::stdout()))
+    }
+
+    /// The same over another writer (tests).
+    pub fn to(w: Box<dyn Write + Send>) -> Stdout {
         Stdout {
-            out: io::BufWriter::with_capacity(1 << 20, io::stdout()),
+            out: io::BufWriter::with_capacity(1 << 20, w),
             closed: false,
         }
     }

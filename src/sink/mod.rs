@@ -16,6 +16,9 @@
 
 pub mod terminal;
 
+#[cfg(test)]
+pub(crate) mod compliance;
+
 use std::io;
 use std::sync::Arc;
 

@@ -55,6 +55,13 @@ impl TerminalSink {
         }
     }
 
+    /// Write to `out` instead of stdout (tests).
+    #[must_use]
+    pub fn writing_to(mut self, out: Box<dyn std::io::Write + Send>) -> TerminalSink {
+        self.out = Stdout::to(out);
+        self
+    }
+
     /// Hold everything and print it sorted by last seen at close (replay's
     /// table, which has no listing to size its columns over otherwise).
     #[must_use]
@@ -154,5 +161,58 @@ impl Sink for TerminalSink {
             // json/yaml/ndjson printers hold no state between occurrences.
             printer(format, table).print_one(out, occ, clock.now())
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::sink::compliance;
+
+    /// A writer whose bytes the test can read.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    struct Harness(Shared);
+
+    #[async_trait]
+    impl compliance::Harness for Harness {
+        async fn sink(&mut self) -> Box<dyn Sink> {
+            Box::new(
+                TerminalSink::new(OutputFormat::Ndjson, TableOptions::default(), Clock::System)
+                    .writing_to(Box::new(self.0.clone())),
+            )
+        }
+        async fn delivered(&mut self) -> Vec<(String, String)> {
+            let bytes = self.0.0.lock().unwrap().clone();
+            String::from_utf8(bytes)
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    (
+                        v["uid"].as_str().unwrap().to_string(),
+                        v["resourceVersion"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_terminal_sink_is_compliant() {
+        compliance::run(Harness(Shared::default())).await;
     }
 }
