@@ -4,8 +4,8 @@
 //! the pipeline wait (back-pressure to the source), so memory stays bounded
 //! however slow a sink is. Each sink's task sends batches in order and
 //! publishes its acknowledgements on a watch channel (the latest value is all
-//! that matters: acknowledgements are cumulative); when its queue runs dry it
-//! asks the sink to flush. A sink that closes (stdout went away), fails or
+//! that matters: acknowledgements are cumulative), and ticks the sink on the
+//! interval it asks for. A sink that closes (stdout went away), fails or
 //! panics stops the whole pipeline through the shared stop token.
 
 use tokio::sync::{mpsc, watch};
@@ -13,6 +13,16 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::sink::{Acked, Batch, Sink, SinkError};
+
+/// The next tick of `ticks`, or never.
+async fn next_tick(ticks: &mut Option<tokio::time::Interval>) {
+    match ticks {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
 
 /// Cancels the token when dropped during a panic.
 struct CancelOnPanic(CancellationToken);
@@ -54,14 +64,22 @@ impl SinkHandle {
             // A panic in the sink must stop the pipeline too, not leave it
             // waiting for a sink that is gone.
             let _stop_on_panic = CancelOnPanic(stop.clone());
-            while let Some(batch) = rx.recv().await {
-                let mut result = sink.send(batch).await.map(&publish);
-                // Nothing more queued: a sink that buffers makes it durable
-                // now, so acknowledgements (and the checkpoint) keep up.
-                if result.is_ok() && rx.is_empty() {
-                    result = sink.flush().await.map(&publish);
-                }
-                if let Err(e) = result {
+            // Sinks with time-based work (a batch's maximum wait, an fsync
+            // interval) are ticked; the others are not woken.
+            let mut ticks = sink.tick_every().map(|every| {
+                let mut t = tokio::time::interval(every);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            });
+            loop {
+                let result = tokio::select! {
+                    batch = rx.recv() => match batch {
+                        Some(batch) => sink.send(batch).await,
+                        None => break,
+                    },
+                    () = next_tick(&mut ticks) => sink.tick().await,
+                };
+                if let Err(e) = result.map(&publish) {
                     stop.cancel();
                     return match e {
                         SinkError::Closed { .. } => Ok(()),

@@ -7,9 +7,12 @@
 //! safe in its spool. The pipeline's checkpoint advances only past what every
 //! sink has acknowledged, so a restart resends exactly what was not.
 //!
-//! The lifecycle is `send`* → `flush`? → `close`. Only `name` and `send` are
-//! required; the other hooks have defaults (ripgrep's `Sink` shape): `flush`
-//! and `close` acknowledge nothing new, `encoder` offers no parallel encoding.
+//! The lifecycle is `send`* (with `tick`s between, for sinks that ask for
+//! them) → `flush`? → `close`. Only `name` and `send` are required; the
+//! other hooks have defaults (ripgrep's `Sink` shape): `flush`, `tick` and
+//! `close` acknowledge nothing new, no ticks are asked for, and `encoder`
+//! offers no parallel encoding. Acknowledgements are cumulative by sequence
+//! number; `Acked::NOTHING` means "nothing new".
 //!
 //! One module per sink: [`terminal`] for `-o table|wide|json|yaml|ndjson` on
 //! stdout.
@@ -109,6 +112,18 @@ pub trait Sink: Send {
 
     /// Make everything sent so far durable, if the sink buffers.
     async fn flush(&mut self) -> Result<Acked, SinkError> {
+        Ok(Acked::NOTHING)
+    }
+
+    /// How often [`Sink::tick`] should run, for a sink with time-based
+    /// work (a batch's maximum wait, an fsync interval); `None`: never.
+    fn tick_every(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Time-based work: send a batch that has waited long enough, fsync;
+    /// returns what is durable now.
+    async fn tick(&mut self) -> Result<Acked, SinkError> {
         Ok(Acked::NOTHING)
     }
 
