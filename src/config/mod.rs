@@ -8,6 +8,8 @@
 //! context's default namespace, `--for` through discovery) is resolved by
 //! the command, through the methods here.
 
+pub mod daemon;
+pub mod locate;
 pub mod units;
 
 use std::path::PathBuf;
@@ -351,7 +353,7 @@ fn duration_flag(flag: &'static str, value: &str) -> Result<Option<Duration>, Se
 }
 
 /// A namespace name must be a DNS-1123 label: it becomes part of a URL path.
-fn valid_namespace(ns: &str) -> Result<String, SettingsError> {
+pub(crate) fn valid_namespace(ns: &str) -> Result<String, SettingsError> {
     let ok = !ns.is_empty()
         && ns.len() <= 63
         && ns

@@ -20,7 +20,8 @@ pub use crate::escape::escape;
 pub use table::{TableOptions, TablePrinter};
 
 /// The `-o` formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
     /// Columns as `kubectl events` prints them.
     Table,
