@@ -58,6 +58,15 @@ seen and so buffer every selected event, and whole-document JSON/YAML lists are 
 A malformed line is reported with file and line number and skipped; the exit code is then 1."
     )]
     Replay(Box<ReplayArgs>),
+    /// Run as a daemon: ship every event to the configured sinks (docs/config.md).
+    #[command(
+        long_about = "Run as a daemon: read the cluster's events and ship each to the sinks of the \
+configuration (NDJSON files, webhooks and the log systems behind them), resuming from the state \
+file after a restart, nothing lost and nothing repeated. `--check` validates the configuration \
+(filters, templates, URLs, paths) and reports every problem with its line and column. \
+See docs/config.md."
+    )]
+    Run(RunArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -65,6 +74,18 @@ A malformed line is reported with file and line number and skipped; the exit cod
     },
     /// Print the man page (roff).
     Man,
+}
+
+/// `kev run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The configuration file (YAML; `${VAR}` and `${VAR:-default}` are expanded).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: String,
+
+    /// Only check the configuration: report every problem and exit (0 when it is good, 2 when not).
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `kev replay`.

@@ -11,6 +11,7 @@
 
 mod docs;
 mod replay;
+mod run;
 mod tail;
 
 use tokio_util::sync::CancellationToken;
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
         Some(Command::Completions { shell }) => docs::completions(*shell),
         Some(Command::Man) => docs::man(),
+        Some(Command::Run(args)) => run::run(args, stop_on_signals()).await,
         Some(Command::Replay(args)) => {
             let settings = ReplaySettings::from_args(args).map_err(Failure::usage)?;
             replay::run(settings, stop_on_signals()).await

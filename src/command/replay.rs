@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ReplaySettings;
 use crate::exit::Failure;
 use crate::output::is_table;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Route};
 use crate::sink::TerminalSink;
 use crate::source::replay::Replay;
 
@@ -33,8 +33,7 @@ pub async fn run(s: ReplaySettings, stop: CancellationToken) -> Result<(), Failu
         include_deleted: false,
         checkpoint: None,
         checkpoint_interval: std::time::Duration::from_secs(1),
-        sinks: vec![Box::new(sink)],
-        sink_queue: 16,
+        routes: vec![Route::to(Box::new(sink))],
         cluster: None,
     };
     let report = pipeline

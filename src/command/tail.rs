@@ -12,24 +12,20 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{Cluster, connect};
-use crate::config::{Follow, StateSettings, TailSettings};
+use crate::config::{Follow, TailSettings};
 use crate::exit::Failure;
 use crate::model::Clock;
-use crate::pipeline::Pipeline;
 use crate::pipeline::checkpoint::Checkpoint;
 use crate::pipeline::dedupe::{DEFAULT_CAP, Dedupe};
-use crate::pipeline::state::{ClusterRecord, DeliveredEntry, Selection, State, StateLock};
+use crate::pipeline::state::StateLock;
+use crate::pipeline::{Pipeline, Route, resume};
 use crate::sink::TerminalSink;
 use crate::source::discovery;
-use crate::source::identity::identify;
 use crate::source::list::ListOptions;
 use crate::source::watch::{EventWatcher, Start, WatchOptions};
 
 /// How often the state file is written while something changes.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Batches queued per sink.
-const SINK_QUEUE: usize = 16;
 
 /// Everything the pipeline needs, resolved against the cluster.
 struct Prepared {
@@ -74,8 +70,7 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
         include_deleted: s.include_deleted,
         checkpoint: p.checkpoint,
         checkpoint_interval: CHECKPOINT_INTERVAL,
-        sinks: vec![Box::new(sink)],
-        sink_queue: SINK_QUEUE,
+        routes: vec![Route::to(Box::new(sink))],
         cluster: None,
     };
     let mut opts = WatchOptions::new(p.list);
@@ -124,7 +119,22 @@ async fn prepare(s: &TailSettings) -> Result<Prepared, Failure> {
     let mut since = None;
     let (checkpoint, lock) = match &s.state {
         Some(st) => {
-            let opened = open_state(st, &cluster, &list, &filter, s, &mut dedupe).await?;
+            let opened = resume::open(
+                &resume::Request {
+                    path: &st.path,
+                    reset: st.reset,
+                    client: &cluster.client,
+                    url: &cluster.url,
+                    list: &list,
+                    filter: &filter,
+                    fresh_start: start.clone(),
+                    event_ttl: s.event_ttl,
+                    sinks: &["stdout".to_string()],
+                },
+                &mut dedupe,
+            )
+            .await
+            .map_err(resume_failure)?;
             if s.follow != Follow::No {
                 start = opened.start;
             }
@@ -148,102 +158,11 @@ async fn prepare(s: &TailSettings) -> Result<Prepared, Failure> {
     })
 }
 
-/// A state file, opened.
-struct OpenedState {
-    checkpoint: Checkpoint,
-    lock: StateLock,
-    /// Where a follow starts.
-    start: Start,
-    /// The `--watch-only` cutoff an earlier run kept.
-    watch_only_since: Option<chrono::DateTime<Utc>>,
-}
-
-/// Lock and load the state file, check it belongs to this cluster, seed the
-/// dedupe set from it and choose where a follow starts.
-async fn open_state(
-    st: &StateSettings,
-    cluster: &Cluster,
-    list: &ListOptions,
-    filter: &crate::filter::Filter,
-    s: &TailSettings,
-    dedupe: &mut Dedupe,
-) -> Result<OpenedState, Failure> {
-    let lock = StateLock::acquire(&st.path).map_err(Failure::usage)?;
-    let identity = identify(&cluster.client, &cluster.url, list.request_timeout)
-        .await
-        .map_err(Failure::runtime)?;
-    let record = ClusterRecord {
-        server: identity.server,
-        uid: identity.uid,
-    };
-    let filter_text = filter.to_string();
-    let selection = Selection {
-        namespace: list.namespace.clone(),
-        field_selector: list.field_selector.clone(),
-        filter: (!filter_text.is_empty()).then_some(filter_text),
-    };
-    let ttl_secs = s.event_ttl.as_secs();
-    let fresh_start = match s.follow {
-        Follow::WatchOnly => Start::WatchOnly,
-        Follow::No | Follow::Watch => Start::List,
-    };
-    let loaded = if st.reset {
-        None
-    } else {
-        State::load(&st.path).map_err(Failure::usage)?
-    };
-    let Some(mut state) = loaded else {
-        return Ok(OpenedState {
-            checkpoint: Checkpoint::new(st.path.clone(), State::new(record, selection, ttl_secs)),
-            lock,
-            start: fresh_start,
-            watch_only_since: None,
-        });
-    };
-    state
-        .check_cluster(&st.path, &record)
-        .map_err(Failure::usage)?;
-    let now = Utc::now();
-    let away = now - state.saved_at;
-    if away.to_std().is_ok_and(|a| a > s.event_ttl) {
-        tracing::warn!(
-            since = %crate::model::time_serde::format(&state.saved_at),
-            "the state file was last written {}s ago, longer than the event TTL ({}s): events created and expired in that time were never seen",
-            away.num_seconds(),
-            ttl_secs,
-        );
+/// A state file that cannot be used is a usage error (exit 2); a cluster
+/// that cannot be reached is a runtime failure.
+fn resume_failure(e: resume::ResumeError) -> Failure {
+    match e {
+        resume::ResumeError::State(e) => Failure::usage(e),
+        resume::ResumeError::Identity(e) => Failure::runtime(e),
     }
-    dedupe.seed(
-        std::mem::take(&mut state.delivered)
-            .into_iter()
-            .map(|DeliveredEntry(uid, rv, count, at)| (uid, rv, count, at)),
-    );
-    dedupe.prune(now);
-    if state.selection != selection {
-        tracing::warn!(
-            "the state file was written for {}, and this run reads {selection}: relisting, and skipping what was already delivered",
-            state.selection
-        );
-        state.resource_version = None;
-    }
-    let start = match &state.resource_version {
-        Some(rv) => Start::Resume {
-            resource_version: rv.clone(),
-        },
-        None => Start::Relist,
-    };
-    let watch_only_since = state.watch_only_since;
-    // Keep a uid learnt before if it cannot be read now (RBAC changed).
-    state.cluster = ClusterRecord {
-        uid: record.uid.or(state.cluster.uid.take()),
-        server: record.server,
-    };
-    state.selection = selection;
-    state.event_ttl_seconds = ttl_secs;
-    Ok(OpenedState {
-        checkpoint: Checkpoint::new(st.path.clone(), state),
-        lock,
-        start,
-        watch_only_since,
-    })
 }

@@ -77,8 +77,16 @@ impl fmt::Display for ConfigError {
             self.file,
             if n == 1 { "" } else { "s" }
         )?;
+        // One `FILE:LINE:COLUMN: setting: message` per problem, as
+        // compilers write them.
         for p in &self.problems {
-            write!(f, "\n  {}:{p}", self.file)?;
+            let at = p.at.map(|(l, c)| format!("{l}:{c}:")).unwrap_or_default();
+            let what = if p.path.is_empty() {
+                p.message.clone()
+            } else {
+                format!("{}: {}", p.path, p.message)
+            };
+            write!(f, "\n  {}:{at} {what}", self.file)?;
         }
         Ok(())
     }

@@ -54,62 +54,109 @@ pub enum Applied {
     },
 }
 
-/// Which items are acknowledged by every sink; see the module docs.
+/// One ledger entry: an item, the sinks it was routed to, and those that
+/// have acknowledged it (bit `i` for sink `i`; at most 64 sinks).
 #[derive(Debug)]
-pub struct Ledger {
-    entries: VecDeque<(u64, Applied)>,
-    /// Per sink: sequence numbers routed to it and not yet acknowledged.
-    pending: Vec<VecDeque<u64>>,
-    last_seq: u64,
+struct Entry {
+    seq: u64,
+    item: Applied,
+    routed: u64,
+    acked: u64,
 }
 
+/// Which items are acknowledged by the sinks they were routed to; see the
+/// module docs.
+#[derive(Debug)]
+pub struct Ledger {
+    /// Contiguous by sequence number: every item and marker gets one.
+    entries: VecDeque<Entry>,
+    /// Per sink: sequence numbers routed to it and not yet acknowledged.
+    pending: Vec<VecDeque<u64>>,
+    /// Per sink: the highest acknowledgement seen (an item recorded after
+    /// its sink already acknowledged past it is not pending).
+    acked_up_to: Vec<Option<u64>>,
+}
+
+/// The most sinks a ledger tracks (one bit each).
+pub const MAX_SINKS: usize = 64;
+
 impl Ledger {
-    /// A ledger for `sinks` sinks.
+    /// A ledger for `sinks` sinks (at most [`MAX_SINKS`]).
     pub fn new(sinks: usize) -> Ledger {
         Ledger {
             entries: VecDeque::new(),
             pending: vec![VecDeque::new(); sinks],
-            last_seq: 0,
+            acked_up_to: vec![None; sinks],
         }
     }
 
-    /// Record item `seq` (increasing), routed to the sinks in `routed`.
+    /// Record item `seq` (one more than the last), routed to the sinks in `routed`.
     pub fn record(&mut self, seq: u64, item: Applied, routed: impl IntoIterator<Item = usize>) {
-        self.last_seq = seq;
-        self.entries.push_back((seq, item));
+        let mut entry = Entry {
+            seq,
+            item,
+            routed: 0,
+            acked: 0,
+        };
         for sink in routed {
-            self.pending[sink].push_back(seq);
+            entry.routed |= 1 << sink;
+            if self.acked_up_to[sink].is_some_and(|a| a >= seq) {
+                entry.acked |= 1 << sink;
+            } else {
+                self.pending[sink].push_back(seq);
+            }
         }
+        self.entries.push_back(entry);
     }
 
     /// Sink `sink` has acknowledged everything up to `up_to`.
     pub fn acked(&mut self, sink: usize, up_to: Option<u64>) {
         let Some(up_to) = up_to else { return };
+        if self.acked_up_to[sink].is_some_and(|a| a >= up_to) {
+            return;
+        }
+        self.acked_up_to[sink] = Some(up_to);
+        let first = self.entries.front().map_or(0, |e| e.seq);
         let pending = &mut self.pending[sink];
-        while pending.front().is_some_and(|s| *s <= up_to) {
+        while let Some(&seq) = pending.front() {
+            if seq > up_to {
+                break;
+            }
             pending.pop_front();
+            if let Some(e) = seq
+                .checked_sub(first)
+                .and_then(|i| self.entries.get_mut(i as usize))
+            {
+                e.acked |= 1 << sink;
+            }
         }
     }
 
-    /// The highest sequence number every sink has acknowledged.
-    pub fn acked_by_all(&self) -> u64 {
-        self.pending
-            .iter()
-            .filter_map(|p| p.front().map(|s| s - 1))
-            .min()
-            .unwrap_or(self.last_seq)
-    }
-
-    /// Take the entries every sink has acknowledged.
+    /// Take, in order, the entries acknowledged by every sink they were
+    /// routed to.
     pub fn drain_acked(&mut self) -> Vec<Applied> {
-        let upto = self.acked_by_all();
         let mut out = Vec::new();
-        while self.entries.front().is_some_and(|(s, _)| *s <= upto) {
-            if let Some((_, item)) = self.entries.pop_front() {
-                out.push(item);
+        while self.entries.front().is_some_and(|e| e.acked == e.routed) {
+            if let Some(e) = self.entries.pop_front() {
+                out.push(e.item);
             }
         }
         out
+    }
+
+    /// Occurrences some but not all of their sinks have acknowledged: a
+    /// restart sends them only to the others.
+    pub fn partial(&self) -> impl Iterator<Item = (&Arc<str>, &Version, u64)> {
+        self.entries.iter().filter_map(|e| match &e.item {
+            Applied::Occurrence {
+                uid,
+                version,
+                deleted: false,
+                delivered: true,
+                ..
+            } if e.acked != 0 && e.acked != e.routed => Some((uid, version, e.acked)),
+            _ => None,
+        })
     }
 }
 
@@ -126,6 +173,7 @@ impl Checkpoint {
     /// and resume point (its delivered entries belong in the dedupe set).
     pub fn new(path: PathBuf, mut state: State) -> Checkpoint {
         state.delivered = Vec::new();
+        state.partial = Vec::new();
         Checkpoint {
             path,
             header: state,
@@ -185,8 +233,9 @@ impl Checkpoint {
         self.dirty
     }
 
-    /// Take a snapshot of the header and `dedupe`'s delivered set.
-    pub fn snapshot(&mut self, dedupe: &Dedupe) -> Snapshot {
+    /// Take a snapshot of the header, `dedupe`'s delivered set and the
+    /// occurrences `ledger` knows some sinks acknowledged.
+    pub fn snapshot(&mut self, dedupe: &Dedupe, ledger: &Ledger) -> Snapshot {
         self.dirty = false;
         let h = &self.header;
         Snapshot {
@@ -206,6 +255,23 @@ impl Checkpoint {
                         v.resource_version.clone(),
                         v.count,
                         v.observed_at,
+                    )
+                })
+                .collect(),
+            sinks: h.sinks.clone(),
+            partial: ledger
+                .partial()
+                .map(|(uid, v, mask)| {
+                    let names = (0..h.sinks.len())
+                        .filter(|i| mask & (1 << i) != 0)
+                        .map(|i| h.sinks[i].clone())
+                        .collect();
+                    (
+                        uid.clone(),
+                        v.resource_version.clone(),
+                        v.count,
+                        v.observed_at,
+                        names,
                     )
                 })
                 .collect(),
@@ -377,7 +443,7 @@ mod tests {
             },
             &mut d,
         );
-        let bytes = c.snapshot(&d).to_bytes().unwrap();
+        let bytes = c.snapshot(&d, &Ledger::new(1)).to_bytes().unwrap();
         let s = State::parse(std::path::Path::new("x"), &bytes).unwrap();
         assert_eq!(s.resource_version.as_deref(), Some("10"));
         let uids: Vec<&str> = s.delivered.iter().map(|e| e.0.as_str()).collect();

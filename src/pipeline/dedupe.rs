@@ -59,6 +59,9 @@ pub struct Seen {
     pub observed_at: i64,
     /// The latest version every sink has acknowledged, if any.
     pub acked: Option<Version>,
+    /// Sinks (bit `i` for sink `i`) that acknowledged `resource_version`
+    /// when not all had: a state file's record of an interrupted delivery.
+    pub partial: u64,
 }
 
 /// Counters.
@@ -80,6 +83,9 @@ pub enum Verdict {
     /// A new occurrence: let it through. The remembered uid and
     /// resourceVersion, shared, for [`Dedupe::ack`] later.
     New(Arc<str>, Arc<str>),
+    /// Delivered to some sinks before a restart (bit `i`: sink `i` has
+    /// it): deliver it to the others.
+    Partial(Arc<str>, Arc<str>, u64),
     /// Already let through: drop it.
     Repeat,
 }
@@ -144,8 +150,15 @@ impl Dedupe {
         observed_at: DateTime<Utc>,
         relisted: bool,
     ) -> Verdict {
-        if let Some(prev) = self.seen.get(uid) {
+        if let Some((key, prev)) = self.seen.get_key_value(uid) {
             if &*prev.resource_version == resource_version {
+                if prev.partial != 0 {
+                    return Verdict::Partial(
+                        key.clone(),
+                        prev.resource_version.clone(),
+                        prev.partial,
+                    );
+                }
                 self.stats.repeats += 1;
                 return Verdict::Repeat;
             }
@@ -192,6 +205,7 @@ impl Dedupe {
                 count,
                 observed_at,
                 acked: if acked { Some(version) } else { previous },
+                partial: 0,
             },
         );
         self.order.push_back((observed_at, uid.clone()));
@@ -208,6 +222,9 @@ impl Dedupe {
     /// order, so the latest call is the latest version).
     pub fn ack(&mut self, uid: &str, version: Version) {
         if let Some(seen) = self.seen.get_mut(uid) {
+            if seen.resource_version == version.resource_version {
+                seen.partial = 0;
+            }
             seen.acked = Some(version);
         }
     }
@@ -224,10 +241,22 @@ impl Dedupe {
         self.seen.remove(uid);
     }
 
-    /// Remember what a state file says was delivered (in any order).
-    pub fn seed(&mut self, entries: impl IntoIterator<Item = (String, String, i64, i64)>) {
-        for (uid, rv, count, at) in entries {
+    /// Remember what a state file says was delivered (in any order), then
+    /// what some sinks had (`partial`: uid, rv, count, observedAt, the
+    /// sinks' bits).
+    pub fn seed(
+        &mut self,
+        delivered: impl IntoIterator<Item = (String, String, i64, i64)>,
+        partial: impl IntoIterator<Item = (String, String, i64, i64, u64)>,
+    ) {
+        for (uid, rv, count, at) in delivered {
             self.insert(&uid, Arc::from(rv.as_str()), count, at, true);
+        }
+        for (uid, rv, count, at, mask) in partial {
+            self.insert(&uid, Arc::from(rv.as_str()), count, at, false);
+            if let Some(seen) = self.seen.get_mut(uid.as_str()) {
+                seen.partial = mask;
+            }
         }
         // Pruning and eviction walk the queue from its front, oldest first.
         self.compact_order();
@@ -398,13 +427,47 @@ mod tests {
     }
 
     #[test]
+    fn partially_delivered_entries_go_to_the_other_sinks() {
+        let mut d = Dedupe::new(Duration::from_secs(3600), 10);
+        d.seed([], [("a".to_string(), "5".to_string(), 1, 0, 0b01)]);
+        assert!(matches!(
+            d.admit("a", "5", 1, at(1), true),
+            Verdict::Partial(_, _, 0b01)
+        ));
+        assert!(
+            matches!(d.admit("a", "6", 2, at(1), false), Verdict::New(..)),
+            "a newer version is new"
+        );
+        d.seed([], [("b".to_string(), "5".to_string(), 1, 0, 0b10)]);
+        let Verdict::Partial(uid, rv, _) = d.admit("b", "5", 1, at(1), true) else {
+            panic!()
+        };
+        d.ack(
+            &uid,
+            Version {
+                resource_version: rv,
+                count: 1,
+                observed_at: 0,
+            },
+        );
+        assert_eq!(
+            d.admit("b", "5", 1, at(2), true),
+            Verdict::Repeat,
+            "once all have it"
+        );
+    }
+
+    #[test]
     fn seeded_entries_expire_oldest_first_whatever_their_order() {
         let mut d = Dedupe::new(Duration::from_secs(60), 2);
         let t = |s: i64| at(s).timestamp();
-        d.seed([
-            ("new".to_string(), "3".to_string(), 1, t(100)),
-            ("old".to_string(), "1".to_string(), 1, t(0)),
-        ]);
+        d.seed(
+            [
+                ("new".to_string(), "3".to_string(), 1, t(100)),
+                ("old".to_string(), "1".to_string(), 1, t(0)),
+            ],
+            [],
+        );
         d.prune(at(181));
         assert!(d.get("old").is_none() && d.get("new").is_some());
         d.admit("x", "9", 1, at(182), false);

@@ -21,6 +21,7 @@
 
 pub mod checkpoint;
 pub mod dedupe;
+pub mod resume;
 pub mod router;
 pub mod state;
 
@@ -39,9 +40,10 @@ use crate::source::ApiError;
 use crate::source::replay::parallel::{ParOptions, replay_lines};
 use crate::source::replay::{Prefilter, Replay};
 use crate::source::watch::{EventWatcher, Update, WatchStats};
+use checkpoint::MAX_SINKS;
 use checkpoint::{Applied, Checkpoint, CheckpointStats, Ledger};
 use dedupe::{Dedupe, DedupeStats, Verdict};
-use router::SinkHandle;
+use router::{Buffer, Sent, SinkHandle};
 use state::StateError;
 
 /// How many messages the source may be ahead of the pipeline.
@@ -72,12 +74,32 @@ pub struct Pipeline {
     pub checkpoint: Option<Checkpoint>,
     /// How often the state file is written when something changed.
     pub checkpoint_interval: Duration,
-    /// The sinks.
-    pub sinks: Vec<Box<dyn Sink>>,
-    /// Queue length per sink, in batches.
-    pub sink_queue: usize,
+    /// The sinks, each with its filter and buffer.
+    pub routes: Vec<Route>,
     /// The cluster label copied into every record.
     pub cluster: Option<String>,
+}
+
+/// A sink with what it is sent: its own filter (ANDed with the
+/// pipeline's) and its buffer.
+pub struct Route {
+    /// The sink.
+    pub sink: Box<dyn Sink>,
+    /// Its own filter.
+    pub filter: Option<Filter>,
+    /// Its buffer and what happens when it is full.
+    pub buffer: Buffer,
+}
+
+impl Route {
+    /// `sink`, sent everything the pipeline keeps, with the default buffer.
+    pub fn to(sink: Box<dyn Sink>) -> Route {
+        Route {
+            sink,
+            filter: None,
+            buffer: Buffer::default(),
+        }
+    }
 }
 
 /// What a run did.
@@ -93,6 +115,8 @@ pub struct Report {
     pub watch: Option<WatchStats>,
     /// The state file's figures.
     pub checkpoint: Option<CheckpointStats>,
+    /// Per sink (in route order): occurrences dropped because its buffer was full.
+    pub dropped: Vec<u64>,
 }
 
 /// Why a run failed.
@@ -153,8 +177,9 @@ enum BatchKind {
 
 /// What the dedupe stage said of one occurrence.
 enum Admission {
-    /// New: the shared uid and resourceVersion the dedupe set remembers.
-    New(Arc<str>, Arc<str>),
+    /// New: the shared uid and resourceVersion the dedupe set remembers,
+    /// and the sinks that already have it (a restart's partial delivery).
+    New(Arc<str>, Arc<str>, u64),
     /// New, with no dedupe set (replay), or a DELETED notification.
     Unchecked,
     /// Delivered before.
@@ -164,6 +189,8 @@ enum Admission {
 /// The pipeline task's state while it runs.
 struct Run {
     sinks: Vec<SinkHandle>,
+    /// Each sink's own filter.
+    filters: Vec<Option<Filter>>,
     /// `Some` with a state file: the ledger of acknowledgements and the checkpoint.
     ledger: Option<(Ledger, Checkpoint)>,
     seq: u64,
@@ -219,8 +246,8 @@ impl Pipeline {
         let keep = move |ev: &dyn EventView| filter.matches_fields(ev, now);
         // Parallel encoding only helps a single sink that encodes records
         // one by one (not a table).
-        let encoder = match self.sinks.as_slice() {
-            [only] => only.encoder(),
+        let encoder = match self.routes.as_slice() {
+            [only] if only.filter.is_none() => only.sink.encoder(),
             _ => None,
         };
         let source_stop = stop.clone();
@@ -246,11 +273,15 @@ impl Pipeline {
         mut rx: mpsc::Receiver<Msg>,
         stop: CancellationToken,
     ) -> Result<Report, PipelineError> {
-        let queue = self.sink_queue;
+        let mut filters = Vec::with_capacity(self.routes.len());
         let sinks: Vec<SinkHandle> = self
-            .sinks
+            .routes
             .drain(..)
-            .map(|s| SinkHandle::spawn(s, queue, stop.clone()))
+            .take(MAX_SINKS)
+            .map(|r| {
+                filters.push(r.filter);
+                SinkHandle::spawn(r.sink, r.buffer, stop.clone())
+            })
             .collect();
         if self.checkpoint.is_some() && self.dedupe.is_none() {
             // The dedupe set holds what was delivered; a checkpoint needs one.
@@ -272,6 +303,7 @@ impl Pipeline {
         };
         let mut run = Run {
             sinks,
+            filters,
             ledger,
             seq: 0,
             report: Report::default(),
@@ -298,13 +330,13 @@ impl Pipeline {
             };
             self.apply_acks(&mut run, None);
             if checkpoint_due
-                && let (Some((_, cp)), Some(d), Some(tx)) =
+                && let (Some((l, cp)), Some(d), Some(tx)) =
                     (&mut run.ledger, &mut self.dedupe, &snapshot_tx)
                 && cp.is_dirty()
                 && let Ok(permit) = tx.try_reserve()
             {
                 d.prune(Utc::now());
-                permit.send((cp.snapshot(d), false));
+                permit.send((cp.snapshot(d, l), false));
             }
         }
         drop(rx);
@@ -313,6 +345,15 @@ impl Pipeline {
         // blocked terminal or a dead endpoint must not hold the exit; what
         // it did not acknowledge is not in the checkpoint and is delivered
         // again next time.
+        run.report.dropped = run
+            .sinks
+            .iter()
+            .map(|s| {
+                s.counters
+                    .dropped
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .collect();
         let mut sinks = std::mem::take(&mut run.sinks);
         for s in &mut sinks {
             s.finish();
@@ -338,9 +379,9 @@ impl Pipeline {
             ),
         }
         self.apply_acks(&mut run, Some(&acks));
-        if let (Some((_, cp)), Some(d), Some(tx)) = (&mut run.ledger, &self.dedupe, &snapshot_tx) {
+        if let (Some((l, cp)), Some(d), Some(tx)) = (&mut run.ledger, &self.dedupe, &snapshot_tx) {
             // The final checkpoint, whatever was written before.
-            let _ = tx.send((cp.snapshot(d), true)).await;
+            let _ = tx.send((cp.snapshot(d, l), true)).await;
         }
         drop(snapshot_tx);
         if let Some(task) = writer {
@@ -431,8 +472,10 @@ impl Pipeline {
             // Sorted before numbering, so sequence numbers follow delivery.
             sort_by_last_seen(&mut items);
         }
-        let all_sinks: Vec<usize> = (0..run.sinks.len()).collect();
-        let mut deliveries = Vec::with_capacity(items.len());
+        let n_sinks = run.sinks.len();
+        let mut per_sink: Vec<Vec<Delivery>> = vec![Vec::new(); n_sinks];
+        // (seq, item, routed mask) for the ledger, once the sends are done.
+        let mut records: Vec<(u64, Applied, u64)> = Vec::new();
         let mut dropped = false;
         for occ in items {
             run.seq += 1;
@@ -452,23 +495,40 @@ impl Pipeline {
                     observed,
                     kind == BatchKind::Relist,
                 ) {
-                    Verdict::New(uid, rv) => Admission::New(uid, rv),
+                    Verdict::New(uid, rv) => Admission::New(uid, rv, 0),
+                    // Before a restart some sinks had it: the others get it.
+                    Verdict::Partial(uid, rv, had) => Admission::New(uid, rv, had),
                     Verdict::Repeat => Admission::Repeat,
                 },
             };
             let wanted = !matches!(admission, Admission::Repeat)
                 && (!deleted || self.include_deleted)
                 && (kind == BatchKind::Replay || self.filter.matches(&occ.event, now));
-            if let Some((l, _)) = &mut run.ledger {
-                let routed: &[usize] = if wanted { &all_sinks } else { &[] };
-                let (uid, rv) = match admission {
-                    Admission::New(uid, rv) => (uid, rv),
+            let had = match &admission {
+                Admission::New(_, _, had) => *had,
+                _ => 0,
+            };
+            let mut routed = 0u64;
+            if wanted {
+                for (i, f) in run.filters.iter().enumerate() {
+                    if had & (1 << i) == 0 && f.as_ref().is_none_or(|f| f.matches(&occ.event, now))
+                    {
+                        routed |= 1 << i;
+                    }
+                }
+            }
+            if routed != (1u64 << n_sinks).wrapping_sub(1) || n_sinks == 0 {
+                dropped = true;
+            }
+            if run.ledger.is_some() {
+                let (uid, rv) = match &admission {
+                    Admission::New(uid, rv, _) => (uid.clone(), rv.clone()),
                     Admission::Unchecked | Admission::Repeat => (
                         Arc::from(occ.event.uid.as_str()),
                         Arc::from(occ.event.resource_version.as_str()),
                     ),
                 };
-                l.record(
+                records.push((
                     run.seq,
                     Applied::Occurrence {
                         uid,
@@ -479,46 +539,61 @@ impl Pipeline {
                         },
                         position: occ.position.clone(),
                         deleted,
-                        delivered: wanted,
+                        delivered: routed != 0,
                     },
-                    routed.iter().copied(),
-                );
+                    routed,
+                ));
             }
-            if wanted {
-                deliveries.push(Delivery {
-                    seq: run.seq,
-                    occurrence: Arc::new(occ),
-                });
-            } else {
-                dropped = true;
+            if routed != 0 {
+                run.report.delivered += 1;
+                let occurrence = Arc::new(occ);
+                for (i, batch) in per_sink.iter_mut().enumerate() {
+                    if routed & (1 << i) != 0 {
+                        batch.push(Delivery {
+                            seq: run.seq,
+                            occurrence: Arc::clone(&occurrence),
+                        });
+                    }
+                }
             }
         }
-        if deliveries.is_empty() && kind != BatchKind::Listing {
-            return true;
-        }
-        run.report.delivered += deliveries.len() as u64;
-        let batch = Batch {
-            deliveries,
-            listing: kind == BatchKind::Listing,
-            encoded: if dropped || run.sinks.len() != 1 {
-                None
-            } else {
-                encoded
-            },
+        let mut encoded = if dropped || n_sinks != 1 {
+            None
+        } else {
+            encoded
         };
-        for s in &run.sinks {
+        let mut refused = 0u64;
+        let mut gone = false;
+        for (i, (s, deliveries)) in run.sinks.iter().zip(per_sink).enumerate() {
+            if deliveries.is_empty() && kind != BatchKind::Listing {
+                continue;
+            }
+            let batch = Batch {
+                deliveries,
+                listing: kind == BatchKind::Listing,
+                encoded: encoded.take(),
+            };
             let sent = tokio::select! {
                 biased;
-                ok = s.send(batch.clone()) => ok,
+                sent = s.send(batch) => sent,
                 // Stopping while a sink's queue is full: what is not queued
                 // is not acknowledged, so the checkpoint does not cover it.
-                _ = stop.cancelled() => false,
+                _ = stop.cancelled() => Sent::Gone,
             };
-            if !sent {
-                return false;
+            match sent {
+                Sent::Queued => {}
+                // Dropped for this sink: it is not waited for.
+                Sent::Dropped => refused |= 1 << i,
+                Sent::Gone => gone = true,
             }
         }
-        true
+        if let Some((l, _)) = &mut run.ledger {
+            for (seq, item, routed) in records {
+                let routed = routed & !refused;
+                l.record(seq, item, (0..n_sinks).filter(|i| routed & (1 << i) != 0));
+            }
+        }
+        !gone
     }
 }
 

@@ -1,14 +1,20 @@
 //! The router: one bounded queue and one task per sink.
 //!
-//! The pipeline hands each batch to every sink's queue; a full queue makes
-//! the pipeline wait (back-pressure to the source), so memory stays bounded
-//! however slow a sink is. Each sink's task sends batches in order and
+//! The pipeline hands each sink the batch of what its filter keeps. A
+//! sink's queue holds at most [`Buffer::events`] occurrences; when it is
+//! full the sink's policy applies: `block` (the default) makes the pipeline
+//! wait — back-pressure to the source, nothing lost, memory bounded however
+//! slow the sink is — and `drop` drops the batch for that sink, counting
+//! every occurrence dropped and logging it (at most once a minute). Each sink's task sends batches in order and
 //! publishes its acknowledgements on a watch channel (the latest value is all
 //! that matters: acknowledgements are cumulative), and ticks the sink on the
 //! interval it asks for. A sink that closes (stdout went away), fails or
 //! panics stops the whole pipeline through the shared stop token.
 
-use tokio::sync::{mpsc, watch};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -35,20 +41,71 @@ impl Drop for CancelOnPanic {
     }
 }
 
+/// A sink's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Buffer {
+    /// Occurrences that may wait for the sink.
+    pub events: usize,
+    /// When full: drop (counted) instead of waiting.
+    pub drop_when_full: bool,
+}
+
+impl Default for Buffer {
+    /// 10,000 occurrences, blocking.
+    fn default() -> Self {
+        Buffer {
+            events: 10_000,
+            drop_when_full: false,
+        }
+    }
+}
+
+/// What became of a batch handed to a sink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Queued for the sink.
+    Queued,
+    /// Dropped: the buffer was full and the policy is `drop`.
+    Dropped,
+    /// The sink has stopped.
+    Gone,
+}
+
+/// Counters of one sink, readable while it runs (metrics).
+#[derive(Debug, Default)]
+pub struct SinkCounters {
+    /// Occurrences queued for the sink.
+    pub queued: AtomicU64,
+    /// Occurrences dropped because its buffer was full.
+    pub dropped: AtomicU64,
+    /// Occurrences waiting in its buffer now.
+    pub buffered: AtomicU64,
+}
+
 /// A running sink.
 pub struct SinkHandle {
     /// The sink's name.
     pub name: String,
-    queue: Option<mpsc::Sender<Batch>>,
+    /// Its counters.
+    pub counters: Arc<SinkCounters>,
+    queue: Option<mpsc::Sender<(Batch, OwnedSemaphorePermit)>>,
+    room: Arc<Semaphore>,
+    buffer: Buffer,
+    last_drop_log: std::sync::Mutex<Option<std::time::Instant>>,
     acked: watch::Receiver<Acked>,
     task: JoinHandle<Result<(), SinkError>>,
 }
 
 impl SinkHandle {
-    /// Start `sink`'s task with a queue of `capacity` batches.
-    pub fn spawn(mut sink: Box<dyn Sink>, capacity: usize, stop: CancellationToken) -> SinkHandle {
+    /// Start `sink`'s task with `buffer`.
+    pub fn spawn(mut sink: Box<dyn Sink>, buffer: Buffer, stop: CancellationToken) -> SinkHandle {
         let name = sink.name().to_string();
-        let (tx, mut rx) = mpsc::channel::<Batch>(capacity.max(1));
+        let events = buffer.events.clamp(1, Semaphore::MAX_PERMITS);
+        // Each queued batch holds at least one permit, so the channel never
+        // holds more batches than there is room for occurrences.
+        let (tx, mut rx) = mpsc::channel::<(Batch, OwnedSemaphorePermit)>(events.min(1 << 16));
+        let room = Arc::new(Semaphore::new(events));
+        let counters = Arc::new(SinkCounters::default());
         let (ack_tx, ack_rx) = watch::channel(Acked::NOTHING);
         let publish = move |a: Acked| {
             ack_tx.send_if_modified(|cur| {
@@ -60,6 +117,7 @@ impl SinkHandle {
                 }
             });
         };
+        let task_counters = Arc::clone(&counters);
         let task = tokio::spawn(async move {
             // A panic in the sink must stop the pipeline too, not leave it
             // waiting for a sink that is gone.
@@ -74,7 +132,14 @@ impl SinkHandle {
             loop {
                 let result = tokio::select! {
                     batch = rx.recv() => match batch {
-                        Some(batch) => sink.send(batch).await,
+                        Some((batch, permit)) => {
+                            let n = batch.deliveries.len() as u64;
+                            let r = sink.send(batch).await;
+                            // The room is given back once the sink has the batch.
+                            drop(permit);
+                            task_counters.buffered.fetch_sub(n, Ordering::Relaxed);
+                            r
+                        }
                         None => break,
                     },
                     () = next_tick(&mut ticks) => sink.tick().await,
@@ -98,18 +163,64 @@ impl SinkHandle {
         });
         SinkHandle {
             name,
+            counters,
             queue: Some(tx),
+            room,
+            buffer: Buffer { events, ..buffer },
+            last_drop_log: std::sync::Mutex::new(None),
             acked: ack_rx,
             task,
         }
     }
 
-    /// Queue a batch, waiting while the queue is full. `false` if the sink
-    /// has stopped.
-    pub async fn send(&self, batch: Batch) -> bool {
-        match &self.queue {
-            Some(q) => q.send(batch).await.is_ok(),
-            None => false,
+    /// Queue a batch: wait for room (`block`), or drop it when there is
+    /// none (`drop`).
+    pub async fn send(&self, batch: Batch) -> Sent {
+        let Some(queue) = &self.queue else {
+            return Sent::Gone;
+        };
+        let n = batch.deliveries.len();
+        // A batch larger than the whole buffer takes all of it.
+        let need = n.clamp(1, self.buffer.events) as u32;
+        let permit = if self.buffer.drop_when_full {
+            match Arc::clone(&self.room).try_acquire_many_owned(need) {
+                Ok(p) => p,
+                Err(_) => {
+                    self.count_drop(n);
+                    return Sent::Dropped;
+                }
+            }
+        } else {
+            match Arc::clone(&self.room).acquire_many_owned(need).await {
+                Ok(p) => p,
+                Err(_) => return Sent::Gone,
+            }
+        };
+        self.counters.queued.fetch_add(n as u64, Ordering::Relaxed);
+        self.counters
+            .buffered
+            .fetch_add(n as u64, Ordering::Relaxed);
+        match queue.send((batch, permit)).await {
+            Ok(()) => Sent::Queued,
+            Err(_) => Sent::Gone,
+        }
+    }
+
+    fn count_drop(&self, n: usize) {
+        let total = self.counters.dropped.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        let now = std::time::Instant::now();
+        let mut last = self
+            .last_drop_log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_none_or(|t| now.duration_since(t) >= std::time::Duration::from_secs(60)) {
+            *last = Some(now);
+            tracing::warn!(
+                sink = %self.name,
+                dropped = total,
+                "the sink's buffer ({} events) is full and its policy is drop: dropping",
+                self.buffer.events
+            );
         }
     }
 

@@ -114,9 +114,24 @@ pub struct State {
     /// (a relist leaves them out).
     #[serde(default)]
     pub watch_only_since: Option<DateTime<Utc>>,
-    /// The delivered set.
+    /// The delivered set: occurrences every sink they were routed to has
+    /// acknowledged.
     pub delivered: Vec<DeliveredEntry>,
+    /// The sinks, by name, when this was written.
+    #[serde(default)]
+    pub sinks: Vec<String>,
+    /// Occurrences some of their sinks acknowledged and others not yet:
+    /// a restart sends them to the others only.
+    #[serde(default)]
+    pub partial: Vec<PartialEntry>,
 }
+
+/// `[uid, resourceVersion, count, observedAt, [sinks that acknowledged it]]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialEntry(pub String, pub String, pub i64, pub i64, pub Vec<String>);
+
+/// `[uid, resourceVersion, count, observedAt, [sinks]]` of a snapshot.
+pub type SnapshotPartial = (Arc<str>, Arc<str>, i64, i64, Vec<String>);
 
 /// What a state file is written from: the header of a [`State`] and the
 /// delivered set, shared with the dedupe stage rather than copied. It
@@ -142,6 +157,10 @@ pub struct Snapshot {
     pub watch_only_since: Option<DateTime<Utc>>,
     /// `[uid, resourceVersion, count, observedAt]` per delivered event.
     pub delivered: Vec<(Arc<str>, Arc<str>, i64, i64)>,
+    /// The sinks, by name.
+    pub sinks: Vec<String>,
+    /// Occurrences some sinks acknowledged, with their names.
+    pub partial: Vec<SnapshotPartial>,
 }
 
 impl Snapshot {
@@ -229,6 +248,8 @@ impl State {
             resource_version: None,
             watch_only_since: None,
             delivered: Vec::new(),
+            sinks: Vec::new(),
+            partial: Vec::new(),
         }
     }
 

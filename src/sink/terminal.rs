@@ -19,6 +19,7 @@ use crate::output::{OutputFormat, Printer, TableOptions, is_table, printer, sort
 
 /// Prints occurrences on stdout; see the module docs.
 pub struct TerminalSink {
+    name: String,
     format: OutputFormat,
     table: TableOptions,
     printer: Box<dyn Printer + Send>,
@@ -44,6 +45,7 @@ impl TerminalSink {
     /// A terminal sink printing `format` with `table`'s options, ages by `clock`.
     pub fn new(format: OutputFormat, table: TableOptions, clock: Clock) -> TerminalSink {
         TerminalSink {
+            name: NAME.to_string(),
             format,
             table,
             printer: printer(format, table),
@@ -53,6 +55,13 @@ impl TerminalSink {
             held: Vec::new(),
             empty_listing_note: None,
         }
+    }
+
+    /// Call it `name` (a daemon's sink has the name its configuration gives).
+    #[must_use]
+    pub fn named(mut self, name: &str) -> TerminalSink {
+        self.name = name.to_string();
+        self
     }
 
     /// Write to `out` instead of stdout (tests).
@@ -123,7 +132,7 @@ impl TerminalSink {
 #[async_trait]
 impl Sink for TerminalSink {
     fn name(&self) -> &str {
-        NAME
+        &self.name
     }
 
     async fn send(&mut self, batch: Batch) -> Result<Acked, SinkError> {

@@ -1,0 +1,191 @@
+//! `kev run --config FILE`: the daemon.
+//!
+//! The configuration (checked, every problem reported with its line and
+//! column) → the sinks, each with its filter and buffer → connect → the
+//! filter and field selector → the state file (per-sink progress) → the
+//! watch → the pipeline, until a signal. `--check` stops after checking.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::RunArgs;
+use crate::client::{ClusterOptions, connect};
+use crate::config::daemon::{BufferPolicy, DaemonConfig, SinkKind, SinkSpec};
+use crate::exit::Failure;
+use crate::filter::Filter;
+use crate::model::Clock;
+use crate::output::TableOptions;
+use crate::pipeline::dedupe::{DEFAULT_CAP, Dedupe};
+use crate::pipeline::resume::{self, ResumeError};
+use crate::pipeline::router::Buffer;
+use crate::pipeline::{Pipeline, Route};
+use crate::sink::{Sink, TerminalSink};
+use crate::source::list::ListOptions;
+use crate::source::watch::{EventWatcher, Start, WatchOptions};
+
+/// How often the state file is written while something changes.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Run `kev run`.
+pub async fn run(args: &RunArgs, stop: CancellationToken) -> Result<(), Failure> {
+    let config = DaemonConfig::load(&args.config).map_err(Failure::usage)?;
+    if args.check {
+        println!(
+            "{}: ok ({} sink{})",
+            args.config,
+            config.sinks.len(),
+            if config.sinks.len() == 1 { "" } else { "s" }
+        );
+        return Ok(());
+    }
+    let routes = config
+        .sinks
+        .iter()
+        .map(route)
+        .collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<String> = config.sinks.iter().map(|s| s.name.clone()).collect();
+    let prepared = tokio::select! {
+        p = prepare(&config, &names) => p?,
+        _ = stop.cancelled() => return Ok(()),
+    };
+    let pipeline = Pipeline {
+        filter: Arc::new(prepared.filter),
+        clock: Clock::System,
+        dedupe: Some(prepared.dedupe),
+        include_deleted: false,
+        checkpoint: prepared.checkpoint,
+        checkpoint_interval: CHECKPOINT_INTERVAL,
+        routes,
+        cluster: config.cluster.clone(),
+    };
+    let mut opts = WatchOptions::new(prepared.list);
+    opts.start = prepared.start;
+    opts.event_ttl = config.event_ttl();
+    opts.since = prepared.since;
+    let watcher = EventWatcher::new(prepared.client.clone(), prepared.url.clone(), opts);
+    let report = pipeline
+        .run_watch(watcher, true, stop)
+        .await
+        .map_err(Failure::runtime)?;
+    tracing::info!(?report, "stopped");
+    drop(prepared.lock);
+    Ok(())
+}
+
+/// A sink from its configuration.
+fn route(spec: &SinkSpec) -> Result<Route, Failure> {
+    let sink: Box<dyn Sink> = match &spec.kind {
+        SinkKind::Stdout(c) => Box::new(
+            TerminalSink::new(c.format, TableOptions::default(), Clock::System).named(&spec.name),
+        ),
+    };
+    Ok(Route {
+        sink,
+        filter: spec.filter.clone(),
+        buffer: Buffer {
+            events: spec.buffer.events,
+            drop_when_full: spec.buffer.policy == BufferPolicy::Drop,
+        },
+    })
+}
+
+struct Prepared {
+    client: kube::Client,
+    url: String,
+    filter: Filter,
+    list: ListOptions,
+    dedupe: Dedupe,
+    start: Start,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    checkpoint: Option<crate::pipeline::checkpoint::Checkpoint>,
+    /// Held for the whole run: no second kev writes this state file.
+    lock: Option<crate::pipeline::state::StateLock>,
+}
+
+async fn prepare(config: &DaemonConfig, sinks: &[String]) -> Result<Prepared, Failure> {
+    crate::client::install_crypto_provider();
+    let cluster = connect(&ClusterOptions {
+        kubeconfig: config.source.kubeconfig.clone(),
+        context: config.source.context.clone(),
+    })
+    .await
+    .map_err(Failure::usage)?;
+    // One namespace is watched by itself; several, cluster-wide with a
+    // filter (a field selector cannot say "one of").
+    let namespaces: Vec<&String> = config
+        .source
+        .namespaces
+        .iter()
+        .filter(|n| *n != "all")
+        .collect();
+    let (namespace, filter) = match namespaces.as_slice() {
+        [] => (None, config.filter.clone()),
+        [one] => (Some((*one).clone()), config.filter.clone()),
+        many => {
+            let list: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+            let text = format!("namespace in ({})", list.join(", "));
+            let both = if config.filter.expr().is_some() {
+                format!("({text}) and ({})", config.filter)
+            } else {
+                text
+            };
+            (None, Filter::parse(&both).map_err(Failure::usage)?)
+        }
+    };
+    let fs = filter.field_selector().to_string();
+    let list = ListOptions {
+        namespace,
+        field_selector: (!fs.is_empty()).then_some(fs),
+        page_size: 5000,
+        request_timeout: config.request_timeout(),
+    };
+    let mut dedupe = Dedupe::new(config.event_ttl(), DEFAULT_CAP);
+    let fresh_start = if config.source.watch_only {
+        Start::WatchOnly
+    } else {
+        Start::List
+    };
+    let (checkpoint, lock, start, since) = match &config.source.state_file {
+        Some(path) => {
+            let r = resume::open(
+                &resume::Request {
+                    path,
+                    reset: false,
+                    client: &cluster.client,
+                    url: &cluster.url,
+                    list: &list,
+                    filter: &filter,
+                    fresh_start: fresh_start.clone(),
+                    event_ttl: config.event_ttl(),
+                    sinks,
+                },
+                &mut dedupe,
+            )
+            .await
+            .map_err(|e| match e {
+                ResumeError::State(e) => Failure::usage(e),
+                ResumeError::Identity(e) => Failure::runtime(e),
+            })?;
+            let since = if config.source.watch_only {
+                r.watch_only_since
+            } else {
+                None
+            };
+            (Some(r.checkpoint), Some(r.lock), r.start, since)
+        }
+        None => (None, None, fresh_start, None),
+    };
+    Ok(Prepared {
+        client: cluster.client,
+        url: cluster.url,
+        filter,
+        list,
+        dedupe,
+        start,
+        since,
+        checkpoint,
+        lock,
+    })
+}
