@@ -35,6 +35,7 @@ pub mod config;
 pub mod escape;
 pub mod exit;
 pub mod filter;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod pipeline;

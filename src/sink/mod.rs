@@ -132,6 +132,10 @@ pub trait Sink: Send {
         self.flush().await
     }
 
+    /// Counters for what only the sink knows (retries, dead letters, spool
+    /// bytes); the router counts deliveries and drops itself.
+    fn attach_metrics(&mut self, _metrics: &crate::metrics::SinkMetrics) {}
+
     /// An encoder whose output this sink writes as is, offered to sources
     /// that can encode in parallel (replay). `None`: the sink encodes.
     fn encoder(&self) -> Option<Encoder> {
