@@ -104,7 +104,11 @@ async fn main() -> anyhow::Result<()> {
     let dir = args
         .next()
         .context("usage: file_sink_bench DIR [EVENTS] [BATCH] [POLICY...]")?;
-    let events: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1_000_000);
+    let events: usize = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
     let batch: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(500);
     let mut policies = Vec::new();
     for p in args {
@@ -124,8 +128,8 @@ async fn main() -> anyhow::Result<()> {
         "fsync", "events", "batch", "MiB", "seconds", "events/s", "MiB/s"
     );
     for policy in policies {
-        let config = FileSinkConfig::new(format!("{dir}/events-{}.ndjson", policy.as_str()))
-            .fsync(policy);
+        let config =
+            FileSinkConfig::new(format!("{dir}/events-{}.ndjson", policy.as_str())).fsync(policy);
         let mut best: Option<(Duration, u64)> = None;
         for _ in 0..3 {
             let r = run(&config, &pool, events, batch).await?;

@@ -1,6 +1,6 @@
 //! Write through the NDJSON file sink as fast as possible, until killed:
-//! the process tests/file_sink.rs kills with SIGKILL mid-write and sends
-//! SIGHUP to (external rotation).
+//! the process tests/file_sink.rs kills with SIGKILL mid-write, sends
+//! SIGHUP to (external rotation) and runs out of file size.
 //!
 //! ```text
 //! cargo run --example file_sink_writer -- [--fsync never|batch|interval]

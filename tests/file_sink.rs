@@ -1,6 +1,7 @@
 //! The NDJSON file sink against real processes: examples/file_sink_writer
 //! writes through `FileSink` as fast as it can and is killed with SIGKILL
-//! mid-write, or sent SIGHUP after its files were moved away.
+//! mid-write, sent SIGHUP after its files were moved away, or kept from
+//! growing its file past a size (a full disk, in small).
 //!
 //! The writer is an example binary, which plain `cargo test` builds before
 //! running tests (into `target/<profile>/examples/`). `cargo test --test
@@ -227,4 +228,51 @@ fn sighup_reopens_every_file_sink_in_the_process() {
         assert!(old > 0 && tail.is_empty(), "{}: closed whole", p.display());
         assert!(whole_lines(p).1 > 0, "{}: new lines", p.display());
     }
+}
+
+#[test]
+fn a_write_that_fails_halfway_is_cut_back_to_whole_lines() {
+    use std::os::unix::process::CommandExt;
+    // A full disk, in small: the writer may not grow files past 10 MiB
+    // (RLIMIT_FSIZE), so its third 4 MiB batch is written in part, then
+    // fails (EFBIG; SIGXFSZ ignored so the failure is an error, not a kill).
+    const LIMIT: u64 = 10 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.ndjson");
+    let mut cmd = Command::new(writer_binary());
+    cmd.args(["--fsync", "never", "--encoded", "--batches", "5"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: between fork and exec, only async-signal-safe calls
+    // (signal, setrlimit) on values made before the fork.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: LIMIT,
+                rlim_max: LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("run the writer");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the write must fail: {stderr}");
+    assert!(
+        stderr.contains(&format!("file-0: writing to {}", path.display())),
+        "{stderr}"
+    );
+    let (whole, lines, tail) = whole_lines(&path);
+    assert!(tail.is_empty(), "no partial line left behind");
+    assert_eq!(
+        lines,
+        2 * 256,
+        "the two batches that fit, and nothing of the third"
+    );
+    assert!((whole.len() as u64) < LIMIT);
 }

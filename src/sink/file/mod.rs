@@ -253,11 +253,16 @@ impl FileSink {
         if self.fsync != FsyncPolicy::Never {
             self.durable = self.written;
         }
-        let rotation = active.rotation.take();
-        let compressing = active.compressing.take();
-        let reopened = ActiveFile::open(&self.name, active.path.clone(), self.fsync, rotation)?;
+        let reopened = ActiveFile::open(
+            &self.name,
+            active.path.clone(),
+            self.fsync,
+            active.rotation.clone(),
+        )?;
+        // The compression in flight and a pending recovery carry over.
         **active = ActiveFile {
-            compressing,
+            compressing: active.compressing.take(),
+            recover: active.recover,
             ..reopened
         };
         tracing::info!(sink = %self.name, path = %active.path.display(), "reopened");
