@@ -131,13 +131,13 @@ impl Rotation {
             if kind == Kind::Tmp || n >= self.keep {
                 remove_if_there(&path)?;
             } else {
-                fs::rename(&path, self.name(n + 1, kind))?;
+                rename(&path, &self.name(n + 1, kind))?;
             }
         }
         if self.keep == 0 {
             remove_if_there(&self.path)?;
         } else {
-            fs::rename(&self.path, self.name(1, Kind::Plain))?;
+            rename(&self.path, &self.name(1, Kind::Plain))?;
         }
         sync_directory(&self.path)
     }
@@ -153,10 +153,11 @@ impl Rotation {
                 Kind::Plain if exists(*n, Kind::Gz) => remove_if_there(path)?,
                 Kind::Plain => {
                     let tmp = self.name(*n, Kind::Tmp);
-                    gzip(path, &tmp)?;
-                    fs::rename(&tmp, self.name(*n, Kind::Gz))?;
+                    gzip(path, &tmp)
+                        .map_err(|e| context(e, format!("compressing {}", path.display())))?;
+                    rename(&tmp, &self.name(*n, Kind::Gz))?;
                     sync_directory(&self.path)?;
-                    fs::remove_file(path)?;
+                    remove_if_there(path)?;
                 }
                 // A stale temporary with no file left to compress.
                 Kind::Tmp if !exists(*n, Kind::Plain) => remove_if_there(path)?,
@@ -191,9 +192,25 @@ impl Rotation {
     }
 }
 
+/// `e`, saying what was being done (the paths), of the same kind.
+fn context(e: io::Error, what: String) -> io::Error {
+    io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to).map_err(|e| {
+        context(
+            e,
+            format!("renaming {} to {}", from.display(), to.display()),
+        )
+    })
+}
+
 fn remove_if_there(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(context(e, format!("removing {}", path.display())))
+        }
         _ => Ok(()),
     }
 }
@@ -318,5 +335,24 @@ mod tests {
             .unwrap();
             assert_eq!(text, want);
         }
+    }
+
+    #[test]
+    fn a_failed_rename_says_which_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e");
+        // No live file to move to .1.
+        let err = Rotation::new(&path, &RotateConfig::new().max_bytes(1))
+            .shift()
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(
+            err.to_string().starts_with(&format!(
+                "renaming {} to {}.1: ",
+                path.display(),
+                path.display()
+            )),
+            "{err}"
+        );
     }
 }
