@@ -15,8 +15,9 @@
 //! number; `Acked::NOTHING` means "nothing new".
 //!
 //! One module per sink: [`terminal`] for `-o table|wide|json|yaml|ndjson` on
-//! stdout.
+//! stdout, [`file`] for NDJSON files (rotated, fsynced as configured).
 
+pub mod file;
 pub mod terminal;
 
 #[cfg(test)]
@@ -29,6 +30,7 @@ use async_trait::async_trait;
 
 use crate::model::Occurrence;
 
+pub use file::{FileSink, FileSinkConfig};
 pub use terminal::TerminalSink;
 
 /// One occurrence handed to a sink, numbered in the order the pipeline
