@@ -15,9 +15,11 @@
 //! number; `Acked::NOTHING` means "nothing new".
 //!
 //! One module per sink: [`terminal`] for `-o table|wide|json|yaml|ndjson` on
-//! stdout.
+//! stdout; [`webhook`] for HTTP endpoints (JSON, NDJSON, templates, Loki,
+//! Elasticsearch, Splunk, Slack, Teams).
 
 pub mod terminal;
+pub mod webhook;
 
 #[cfg(test)]
 pub(crate) mod compliance;
