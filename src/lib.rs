@@ -20,7 +20,8 @@
 //! - [`pipeline`]: wiring, the dedupe stage, the router (a bounded queue and
 //!   a task per sink), the ledger of acknowledgements, the checkpoint and
 //!   the state file, one stop signal.
-//! - [`sink`]: the [`sink::Sink`] trait and the sinks (the terminal).
+//! - [`sink`]: the [`sink::Sink`] trait and the sinks (the terminal; the
+//!   webhook, with its presets, retries and disk spool).
 //! - [`output`]: formatting for `-o table|wide|json|yaml|ndjson`, kubectl's
 //!   human durations, stdout with a closed pipe handled once.
 //! - [`escape`]: terminal escaping of cluster-supplied text.

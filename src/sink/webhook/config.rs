@@ -422,20 +422,15 @@ impl WebhookSinkConfig {
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(std::path::Path::new("."));
-            if !dir.is_dir() {
-                problems.push(format!(
-                    "deadLetter.path: {} is not a directory",
-                    dir.display()
-                ));
-            } else if let Err(e) = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&dl.path)
-            {
-                problems.push(format!(
-                    "deadLetter.path: cannot write {}: {e}",
-                    dl.path.display()
-                ));
+            if dl.path.exists() {
+                if let Err(e) = std::fs::OpenOptions::new().append(true).open(&dl.path) {
+                    problems.push(format!(
+                        "deadLetter.path: cannot write {}: {e}",
+                        dl.path.display()
+                    ));
+                }
+            } else if let Err(e) = spool::check_writable(dir) {
+                problems.push(format!("deadLetter.path: {e}"));
             }
         }
         if let Some(sp) = &self.spool {
@@ -514,6 +509,13 @@ impl WebhookSinkConfig {
         let mut p = Vec::new();
         let format = self.compile_format(&mut p);
         let url = match reqwest::Url::parse(&self.url) {
+            Ok(u) if u.password().is_some() || !u.username().is_empty() => {
+                p.push(
+                    "url: holds credentials; put them in auth (from the environment or a file)"
+                        .into(),
+                );
+                None
+            }
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Some(u),
             Ok(u) => {
                 p.push(format!(

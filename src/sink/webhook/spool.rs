@@ -204,6 +204,15 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 /// writable. For `kev run --check`; makes the directory if missing.
 pub(crate) fn check_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    check_writable(dir)
+}
+
+/// Check that files can be made in the directory `dir` (a probe file,
+/// removed again).
+pub(crate) fn check_writable(dir: &Path) -> Result<(), String> {
+    if !dir.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
     let probe = dir.join(".kev-check");
     File::create(&probe)
         .and_then(|_| std::fs::remove_file(&probe))

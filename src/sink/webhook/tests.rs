@@ -781,6 +781,20 @@ fn check_reports_every_problem_by_key() {
     let cfg = WebhookSinkConfig::new("http://127.0.0.1:9/").spool(file.join("spool"), 1 << 20);
     let p = cfg.check().unwrap_err();
     assert!(p.iter().any(|p| p.starts_with("spool.path: ")), "{p:?}");
+    // Credentials never go in the URL.
+    let p = WebhookSinkConfig::new("https://kev:hunter2@127.0.0.1:9/")
+        .check()
+        .unwrap_err();
+    assert!(
+        p.iter().any(|p| p.starts_with("url: holds credentials")),
+        "{p:?}"
+    );
+    assert!(!p.iter().any(|p| p.contains("hunter2")), "{p:?}");
+    // check() leaves no dead-letter file behind.
+    let dead = dir.path().join("dead.ndjson");
+    let cfg = WebhookSinkConfig::new("http://127.0.0.1:9/").dead_letter(&dead);
+    assert!(cfg.check().is_ok());
+    assert!(!dead.exists());
 }
 
 // ------------------------------------------------------------------- secrets
