@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use chrono::TimeDelta;
+use kev::metrics::SinkMetrics;
 use kev::model::record::WatchType;
 use kev::model::{Event, Occurrence, RecordContext, WireEvent};
-use kev::pipeline::router::SinkHandle;
+use kev::pipeline::router::{Buffer, Sent, SinkHandle};
 use kev::sink::file::FsyncPolicy;
 use kev::sink::{Batch, Delivery, FileSinkConfig};
 use kev_testkit::EventGenerator;
@@ -63,7 +64,15 @@ async fn run(
     let _ = std::fs::remove_file(&config.path);
     let sink = config.build("bench")?;
     let start = Instant::now();
-    let mut handle = SinkHandle::spawn(Box::new(sink), 8, CancellationToken::new());
+    let mut handle = SinkHandle::spawn(
+        Box::new(sink),
+        Buffer {
+            events: 8 * batch,
+            drop_when_full: false,
+        },
+        SinkMetrics::default(),
+        CancellationToken::new(),
+    );
     let mut seq = 0u64;
     while (seq as usize) < events {
         let n = batch.min(events - seq as usize);
@@ -83,7 +92,7 @@ async fn run(
                 encoded: None,
             })
             .await;
-        if !queued {
+        if queued != Sent::Queued {
             bail!("the sink stopped");
         }
     }

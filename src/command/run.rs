@@ -41,11 +41,6 @@ pub async fn run(args: &RunArgs, stop: CancellationToken) -> Result<(), Failure>
         );
         return Ok(());
     }
-    let routes = config
-        .sinks
-        .iter()
-        .map(route)
-        .collect::<Result<Vec<_>, _>>()?;
     let names: Vec<String> = config.sinks.iter().map(|s| s.name.clone()).collect();
     let metrics = Arc::new(Metrics::new());
     // Up before connecting: /healthz answers while kev waits for the cluster.
@@ -71,6 +66,13 @@ pub async fn run(args: &RunArgs, stop: CancellationToken) -> Result<(), Failure>
         p = prepare(&config, &names) => p?,
         _ = stop.cancelled() => return Ok(()),
     };
+    // Opened with the state file locked: a second kev on the same state
+    // file stops before it touches a sink's file or spool.
+    let routes = config
+        .sinks
+        .iter()
+        .map(route)
+        .collect::<Result<Vec<_>, _>>()?;
     let pipeline = Pipeline {
         filter: Arc::new(prepared.filter),
         clock: Clock::System,
@@ -106,6 +108,8 @@ fn route(spec: &SinkSpec) -> Result<Route, Failure> {
         SinkKind::Stdout(c) => Box::new(
             TerminalSink::new(c.format, TableOptions::default(), Clock::System).named(&spec.name),
         ),
+        SinkKind::Ndjson(c) => Box::new(c.build(&spec.name).map_err(Failure::runtime)?),
+        SinkKind::Webhook(c) => Box::new(c.build(&spec.name).map_err(Failure::runtime)?),
     };
     Ok(Route {
         sink,

@@ -104,12 +104,12 @@ impl Metrics {
         );
         registry.register(
             "kev_sink_delivered",
-            "Occurrences a sink took (written, sent or spooled)",
+            "Occurrences a sink delivered: written (terminal, file) or accepted by the endpoint (webhook)",
             m.sink_delivered.clone(),
         );
         registry.register(
             "kev_sink_dropped",
-            "Occurrences dropped because a sink's buffer was full (policy drop)",
+            "Occurrences dropped: a sink's buffer was full (policy drop), or its spool (whenFull: dropNewest)",
             m.sink_dropped.clone(),
         );
         registry.register(

@@ -100,6 +100,7 @@ impl SinkHandle {
         let (tx, mut rx) = mpsc::channel::<(Batch, OwnedSemaphorePermit)>(events.min(1 << 16));
         let room = Arc::new(Semaphore::new(events));
         sink.attach_metrics(&counters);
+        let count_delivered = !sink.counts_deliveries();
         let (ack_tx, ack_rx) = watch::channel(Acked::NOTHING);
         let publish = move |a: Acked| {
             ack_tx.send_if_modified(|cur| {
@@ -132,7 +133,7 @@ impl SinkHandle {
                             // The room is given back once the sink has the batch.
                             drop(permit);
                             task_counters.buffer_events.dec_by(n as i64);
-                            if r.is_ok() {
+                            if r.is_ok() && count_delivered {
                                 task_counters.delivered.inc_by(n);
                             }
                             r

@@ -15,10 +15,13 @@
 //! number; `Acked::NOTHING` means "nothing new".
 //!
 //! One module per sink: [`terminal`] for `-o table|wide|json|yaml|ndjson` on
-//! stdout, [`file`] for NDJSON files (rotated, fsynced as configured).
+//! stdout; [`file`] for NDJSON files (rotated, fsynced as configured);
+//! [`webhook`] for HTTP endpoints (JSON, NDJSON, templates, Loki,
+//! Elasticsearch, Splunk, Slack, Teams).
 
 pub mod file;
 pub mod terminal;
+pub mod webhook;
 
 #[cfg(test)]
 pub(crate) mod compliance;
@@ -135,8 +138,17 @@ pub trait Sink: Send {
     }
 
     /// Counters for what only the sink knows (retries, dead letters, spool
-    /// bytes); the router counts deliveries and drops itself.
+    /// bytes); the router counts drops at the buffer itself, and deliveries
+    /// unless [`Sink::counts_deliveries`].
     fn attach_metrics(&mut self, _metrics: &crate::metrics::SinkMetrics) {}
+
+    /// Whether the sink counts `delivered` itself (in
+    /// [`Sink::attach_metrics`]' counters): one whose `send` only queues
+    /// (a webhook's batch and spool) counts what the endpoint accepted. By
+    /// default the router counts what `send` took.
+    fn counts_deliveries(&self) -> bool {
+        false
+    }
 
     /// An encoder whose output this sink writes as is, offered to sources
     /// that can encode in parallel (replay). `None`: the sink encodes.

@@ -23,8 +23,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::FileSink;
-use crate::config::units::{ByteSize, Span};
 use crate::sink::SinkError;
+use crate::units::{ByteSize, Span};
 
 /// The number of rotated files kept when `keep` is not given.
 pub const DEFAULT_KEEP: usize = 5;
