@@ -99,6 +99,10 @@ pub struct RunArgs {
     /// Only check the configuration: report every problem and exit (0 when it is good, 2 when not).
     #[arg(long)]
     pub check: bool,
+
+    /// Ignore what source.stateFile holds and start over (it is rewritten).
+    #[arg(long = "reset-state")]
+    pub reset_state: bool,
 }
 
 /// `kev replay`.
