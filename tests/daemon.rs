@@ -292,6 +292,9 @@ fn metrics_addr(d: &mut Daemon) -> String {
     wait_for(d, "the metrics address in the log", || {
         let log = std::fs::read_to_string(&stderr).unwrap_or_default();
         let line = log.lines().find(|l| l.contains("serving /metrics"))?;
+        if let Ok(v) = serde_json::from_str::<Value>(line) {
+            return v["fields"]["addr"].as_str().map(str::to_string);
+        }
         let at = line.find("addr=")? + 5;
         Some(
             line[at..]
@@ -479,7 +482,10 @@ fn a_stalled_webhook_with_policy_drop_counts_its_drops_and_holds_up_nothing() {
             "metrics": {"listen": "127.0.0.1:0"},
         }),
     );
-    let mut d = e.start(&config);
+    let mut cmd = support::kev(e.dir.path());
+    cmd.args(["run", "--log-format", "json", "--config"])
+        .arg(&config);
+    let mut d = Daemon::spawn(cmd, &e.path("kev.stderr"));
     let addr = metrics_addr(&mut d);
     assert_eq!(http_get(&addr, "/healthz").0, 200);
     wait_for(&mut d, "ready", || {
@@ -529,7 +535,28 @@ fn a_stalled_webhook_with_policy_drop_counts_its_drops_and_holds_up_nothing() {
         sample(&metrics, r#"kev_sink_dropped_total{sink="archive"}"#),
         Some(0.0)
     );
-    assert!(d.stderr().contains("policy is drop"), "drops are logged");
+    assert!(
+        sample(&metrics, "kev_checkpoint_age_seconds").is_some_and(|a| a >= 0.0),
+        "the checkpoint's age: {metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "kev_relists_total"),
+        Some(0.0),
+        "{metrics}"
+    );
+    // --log-format json: every line of the log is a JSON object.
+    let log = d.stderr();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("policy is drop"))
+            && l["fields"]["sink"] == "chat"),
+        "drops are logged, with the sink's name:\n{log}"
+    );
     assert_exactly_once(&file_occs(&archive), &want, "the file");
     d.stop();
 }
