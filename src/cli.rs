@@ -247,6 +247,10 @@ pub struct OutputArgs {
     /// When to colour output (`NO_COLOR` turns `auto` off).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Group the events by namespace, type, reason, workload and message shape, ranked by occurrences (a table, or one kev/summary/v1 record per group with -o json|yaml|ndjson; docs/incidents.md).
+    #[arg(long)]
+    pub summary: bool,
 }
 
 impl Default for OutputArgs {
@@ -255,6 +259,7 @@ impl Default for OutputArgs {
             output: OutputFormat::Table,
             no_headers: false,
             color: ColorChoice::Auto,
+            summary: false,
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::config::ReplaySettings;
 use crate::exit::Failure;
 use crate::output::is_table;
 use crate::pipeline::{Pipeline, Route};
-use crate::sink::TerminalSink;
+use crate::sink::{Sink, SummarySink, TerminalSink};
 use crate::source::replay::Replay;
 
 /// Run `kev replay`.
@@ -24,8 +24,19 @@ pub async fn run(s: ReplaySettings, stop: CancellationToken) -> Result<(), Failu
     for f in &s.files {
         inputs.push(Replay::open(f).map_err(Failure::runtime)?);
     }
-    let sink = TerminalSink::new(s.output.format, s.output.table(s.namespace_column), s.clock)
-        .sort_until_close(is_table(s.output.format));
+    let sink: Box<dyn Sink> = if s.output.summary {
+        Box::new(SummarySink::new(
+            s.output.format,
+            s.output.summary_columns(s.namespace_column),
+            s.clock,
+            None,
+        ))
+    } else {
+        Box::new(
+            TerminalSink::new(s.output.format, s.output.table(s.namespace_column), s.clock)
+                .sort_until_close(is_table(s.output.format)),
+        )
+    };
     let pipeline = Pipeline {
         filter: Arc::new(s.filter),
         clock: s.clock,
@@ -33,7 +44,7 @@ pub async fn run(s: ReplaySettings, stop: CancellationToken) -> Result<(), Failu
         include_deleted: false,
         checkpoint: None,
         checkpoint_interval: std::time::Duration::from_secs(1),
-        routes: vec![Route::to(Box::new(sink))],
+        routes: vec![Route::to(sink)],
         cluster: None,
         metrics: None,
     };

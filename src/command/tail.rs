@@ -65,7 +65,16 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
         (Some(ns), None) => format!("No events found in {ns} namespace."),
         (None, None) => "No events found.".to_string(),
     };
-    let routes = if s.ship.is_empty() {
+    let routes = if s.output.summary {
+        let sink = crate::sink::SummarySink::new(
+            s.output.format,
+            s.output.summary_columns(p.namespace.is_none()),
+            Clock::System,
+            None,
+        )
+        .empty_note(Some(note));
+        vec![Route::to(Box::new(sink))]
+    } else if s.ship.is_empty() {
         let sink = TerminalSink::new(
             s.output.format,
             s.output.table(p.namespace.is_none()),

@@ -39,6 +39,9 @@ pub enum SettingsError {
         /// What is wrong.
         reason: String,
     },
+    /// Flags that do not go together.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 // Not `#[from]`: that would make the FilterError a `source`, and the
@@ -91,6 +94,8 @@ pub struct OutputSettings {
     pub no_headers: bool,
     /// Colour on (`--color`, `NO_COLOR`, and whether stdout is a terminal).
     pub color: bool,
+    /// `--summary`: the groups instead of the events.
+    pub summary: bool,
 }
 
 impl OutputSettings {
@@ -102,6 +107,19 @@ impl OutputSettings {
             format: out.output,
             no_headers: out.no_headers,
             color: out.color.enabled(std::io::stdout().is_terminal(), no_color),
+            summary: out.summary,
+        }
+    }
+
+    /// The summary's columns.
+    pub fn summary_columns(
+        &self,
+        namespace_column: bool,
+    ) -> crate::output::summary::SummaryColumns {
+        crate::output::summary::SummaryColumns {
+            cluster: false,
+            namespace: namespace_column,
+            no_headers: self.no_headers,
         }
     }
 
@@ -322,6 +340,20 @@ impl TailSettings {
             (true, false) => Follow::Watch,
             (false, false) => Follow::No,
         };
+        if cli.output.summary && follow != Follow::No {
+            return Err(SettingsError::Conflict(
+                "--summary lists once and cannot follow (-w, --watch-only); `kev top` shows the groups live"
+                    .to_string(),
+            ));
+        }
+        if cli.output.summary
+            && (!cli.follow.to_file.is_empty() || !cli.follow.to_webhook.is_empty())
+        {
+            return Err(SettingsError::Conflict(
+                "--summary prints the groups; --to-file and --to-webhook ship events: use one or the other"
+                    .to_string(),
+            ));
+        }
         let request_timeout = duration_flag("--request-timeout", &c.request_timeout)?;
         let event_ttl = duration_flag("--event-ttl", &cli.follow.event_ttl)?.ok_or_else(|| {
             SettingsError::Value {
