@@ -1,0 +1,510 @@
+//! The manifests in deploy/ against the real apiserver, and `kev run` as
+//! their pod runs it.
+//!
+//! - Every manifest passes a server-side dry run with strict field
+//!   validation and no warning (the namespace's PodSecurity `warn:
+//!   restricted` label makes the apiserver check the Deployment's pod
+//!   template), and the manifests agree with each other and with the
+//!   example kev.yaml (names, mount paths, ports, the state file's volume).
+//! - With the Namespace, ServiceAccount, ClusterRole and ClusterRoleBinding
+//!   applied for real, kev runs the ConfigMap's kev.yaml with in-cluster
+//!   configuration from the ServiceAccount's token ([`InCluster`]: no
+//!   kubeconfig at all) and delivers exactly the occurrences written, each
+//!   once and with the configured cluster label; its state file records the
+//!   kube-system uid, which the ClusterRole lets it read; restarted, it
+//!   resumes and repeats nothing.
+//! - Without the ClusterRoleBinding it exits 1 with one line naming `list`
+//!   on `events` and the ServiceAccount.
+//!
+//! The objects have fixed names, the cluster-scoped ones too, so these
+//! tests take [`kev_system`] and run one at a time; each first makes the
+//! RBAC state it needs (binding applied, or deleted) and waits until the
+//! apiserver's authorizer answers accordingly.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::support::events::{ago, base_time, micro, secs};
+use crate::support::{
+    Ev, Follower, InCluster, Obj, Occ, PATIENCE, Run, TestEnv, in_namespaces, occ, one_line,
+};
+
+/// deploy/'s namespace and ServiceAccount, and the user the apiserver
+/// knows it as.
+const NAMESPACE: &str = "kev-system";
+const SERVICE_ACCOUNT: &str = "kev";
+const USER: &str = "system:serviceaccount:kev-system:kev";
+
+/// The manifests that give kev its identity and rights, but not the
+/// binding of the two (applied in this order: the namespace first).
+const IDENTITY: &[&str] = &["namespace.yaml", "serviceaccount.yaml", "clusterrole.yaml"];
+
+/// Serializes the tests of this file: they share kev-system's fixed names.
+fn kev_system() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn deploy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")
+}
+
+/// `kubectl apply -f deploy/FILE...` as admin, for real.
+fn apply(t: &TestEnv, files: &[&str]) {
+    let mut cmd = t.kubectl();
+    cmd.arg("apply");
+    for f in files {
+        cmd.arg("-f").arg(deploy_dir().join(f));
+    }
+    Run::ok(&mut cmd);
+}
+
+/// Wait until the apiserver's authorizer says `allowed` to `kubectl auth
+/// can-i VERB RESOURCE` for kev's ServiceAccount in all namespaces: RBAC
+/// changes reach the authorizer through a watch, a moment after the write.
+fn wait_for_access(t: &TestEnv, verb: &str, resource: &str, allowed: bool) {
+    let want = if allowed { "yes" } else { "no" };
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let run = Run::of(t.kubectl().args([
+            "auth",
+            "can-i",
+            verb,
+            resource,
+            "--all-namespaces",
+            "--as",
+            USER,
+        ]));
+        if run.stdout.trim() == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {PATIENCE:?} waiting for `can-i {verb} {resource}` to be {want:?} \
+             for {USER}; last answer: {run:?}"
+        );
+    }
+}
+
+/// The example kev.yaml, as deploy/configmap.yaml holds it.
+fn example_config_text() -> String {
+    let path = deploy_dir().join("configmap.yaml");
+    let text = std::fs::read_to_string(&path).expect("read deploy/configmap.yaml");
+    let cm: Value = serde_norway::from_str(&text).expect("deploy/configmap.yaml is YAML");
+    cm["data"]["kev.yaml"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no data.kev.yaml in {}", path.display()))
+        .to_string()
+}
+
+/// What the pod runs, for a test: the example kev.yaml with the state file
+/// in `dir` instead of on the volume, and metrics on an ephemeral loopback
+/// port instead of 0.0.0.0:9464 (tests run in parallel on one host).
+/// Returns the file (JSON, which is YAML) and the configuration.
+fn pod_config(dir: &Path) -> (PathBuf, Value) {
+    let mut config: Value =
+        serde_norway::from_str(&example_config_text()).expect("kev.yaml is YAML");
+    assert!(
+        config["source"]["stateFile"].is_string() && config["metrics"]["listen"].is_string(),
+        "the example sets source.stateFile and metrics.listen: {config}"
+    );
+    config["source"]["stateFile"] = json!(dir.join("state.json"));
+    config["metrics"]["listen"] = json!("127.0.0.1:0");
+    let path = dir.join("kev.yaml");
+    std::fs::write(&path, serde_json::to_vec_pretty(&config).expect("JSON")).expect("write");
+    (path, config)
+}
+
+/// `kev run --config PATH` in the pod's sandbox.
+fn kev_run(pod: &InCluster, config: &Path) -> std::process::Command {
+    pod.kev(&[
+        OsStr::new("run"),
+        OsStr::new("--config"),
+        config.as_os_str(),
+    ])
+}
+
+/// Panics unless `got` holds each of `want` exactly once, and nothing else.
+fn assert_once(got: &[Occ], want: &[Occ], what: &str) {
+    let mut counts: BTreeMap<&Occ, usize> = BTreeMap::new();
+    for o in got {
+        *counts.entry(o).or_default() += 1;
+    }
+    let want_set: BTreeSet<&Occ> = want.iter().collect();
+    let missing: Vec<&&Occ> = want_set
+        .iter()
+        .filter(|o| !counts.contains_key(**o))
+        .collect();
+    let extra: Vec<&&Occ> = counts.keys().filter(|o| !want_set.contains(**o)).collect();
+    let repeated: Vec<(&&Occ, &usize)> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty() && repeated.is_empty(),
+        "{what}: missing {missing:?}, not written {extra:?}, repeated {repeated:?}"
+    );
+}
+
+/// The object of `kind` in a `kubectl ... -o json` List.
+fn object<'a>(list: &'a Value, kind: &str) -> &'a Value {
+    let items = list["items"].as_array().expect("a List");
+    let mut of_kind = items.iter().filter(|o| o["kind"] == kind);
+    let obj = of_kind
+        .next()
+        .unwrap_or_else(|| panic!("no {kind} in deploy/"));
+    assert!(of_kind.next().is_none(), "one {kind} in deploy/");
+    obj
+}
+
+#[test]
+fn manifests_pass_a_server_side_dry_run_and_agree_with_each_other() {
+    let _one_at_a_time = kev_system();
+    let t = TestEnv::shared("deploy-dry-run");
+    // Namespaced objects are refused in a namespace that does not exist,
+    // even in a dry run (NamespaceLifecycle); the namespace's labels also
+    // have the PodSecurity admission check the Deployment's pod template.
+    apply(&t, &["namespace.yaml"]);
+    let run = Run::of(
+        t.kubectl()
+            .args([
+                "apply",
+                "--dry-run=server",
+                "--validate=strict",
+                "-o",
+                "json",
+                "-f",
+            ])
+            .arg(deploy_dir()),
+    );
+    assert_eq!(
+        run.code,
+        Some(0),
+        "kubectl apply --dry-run=server -f deploy/: {run:?}"
+    );
+    assert_eq!(
+        run.stderr, "",
+        "no warnings (PodSecurity restricted, deprecated fields or APIs)"
+    );
+    let list: Value = serde_json::from_str(&run.stdout).expect("kubectl -o json");
+    let objects: BTreeSet<(String, String, String)> = list["items"]
+        .as_array()
+        .expect("a List")
+        .iter()
+        .map(|o| {
+            let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            let m = &o["metadata"];
+            (s(&o["kind"]), s(&m["namespace"]), s(&m["name"]))
+        })
+        .collect();
+    let expected: BTreeSet<(String, String, String)> = [
+        ("ClusterRole", "", "kev"),
+        ("ClusterRoleBinding", "", "kev"),
+        ("ConfigMap", NAMESPACE, "kev-config"),
+        ("Deployment", NAMESPACE, "kev"),
+        ("Namespace", "", NAMESPACE),
+        ("PersistentVolumeClaim", NAMESPACE, "kev-state"),
+        ("ServiceAccount", NAMESPACE, SERVICE_ACCOUNT),
+    ]
+    .into_iter()
+    .map(|(k, n, m)| (k.into(), n.into(), m.into()))
+    .collect();
+    assert_eq!(objects, expected, "the objects in deploy/");
+
+    // RBAC: read events everywhere, get the kube-system Namespace, no more.
+    let role = object(&list, "ClusterRole");
+    assert_eq!(
+        role["rules"],
+        json!([
+            {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["namespaces"], "resourceNames": ["kube-system"], "verbs": ["get"]},
+        ]),
+        "the ClusterRole's rules"
+    );
+    let binding = object(&list, "ClusterRoleBinding");
+    assert_eq!(
+        binding["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role["metadata"]["name"]})
+    );
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}])
+    );
+
+    // The pod.
+    let deployment = object(&list, "Deployment");
+    let spec = &deployment["spec"];
+    assert_eq!(spec["replicas"], 1, "one kev per state file");
+    assert_eq!(
+        spec["strategy"],
+        json!({"type": "Recreate"}),
+        "the old pod stops first"
+    );
+    let pod = &spec["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], SERVICE_ACCOUNT);
+    assert_eq!(pod["automountServiceAccountToken"], true);
+    let grace = pod["terminationGracePeriodSeconds"]
+        .as_i64()
+        .expect("grace period");
+    assert!(
+        (3..=30).contains(&grace),
+        "a little over kev's 2 s: {grace}"
+    );
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let containers = pod["containers"].as_array().expect("containers");
+    assert_eq!(containers.len(), 1, "one container");
+    let c = &containers[0];
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(c["securityContext"]["capabilities"]["drop"], json!(["ALL"]));
+    for key in ["requests", "limits"] {
+        assert!(
+            c["resources"][key]["memory"].is_string(),
+            "resources.{key}.memory: {}",
+            c["resources"]
+        );
+    }
+    let volumes = pod["volumes"].as_array().expect("volumes");
+    // Where the volume whose `source.key` is `name` is mounted.
+    let mount_of = |source: &str, key: &str, name: &Value| -> String {
+        let volume = volumes
+            .iter()
+            .find(|v| v[source][key] == *name)
+            .unwrap_or_else(|| panic!("no {source} volume for {name}: {volumes:?}"));
+        c["volumeMounts"]
+            .as_array()
+            .expect("volumeMounts")
+            .iter()
+            .find(|m| m["name"] == volume["name"])
+            .and_then(|m| m["mountPath"].as_str())
+            .unwrap_or_else(|| panic!("volume {} is not mounted", volume["name"]))
+            .to_string()
+    };
+
+    // The configuration: where the ConfigMap is mounted is what the args
+    // name, and kev accepts it.
+    let configmap = object(&list, "ConfigMap");
+    let config_dir = mount_of("configMap", "name", &configmap["metadata"]["name"]);
+    let config_file = format!("{config_dir}/kev.yaml");
+    assert_eq!(c["args"], json!(["run", "--config", config_file]));
+    let text = configmap["data"]["kev.yaml"]
+        .as_str()
+        .expect("data.kev.yaml");
+    assert_eq!(text, example_config_text(), "stored as written");
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let copy = scratch.path().join("kev.yaml");
+    std::fs::write(&copy, text).expect("write kev.yaml");
+    let checked = Run::ok(
+        std::process::Command::new(env!("CARGO_BIN_EXE_kev"))
+            .env_clear()
+            .env("HOME", t.home.path())
+            .args(["run", "--check", "--config"])
+            .arg(&copy)
+            .stdin(std::process::Stdio::null()),
+    );
+    assert_eq!(checked.trim(), format!("{}: ok (1 sink)", copy.display()));
+    let config: Value = serde_norway::from_str(text).expect("kev.yaml is YAML");
+    assert!(
+        config["cluster"].as_str().is_some_and(|c| !c.is_empty()),
+        "a cluster label: {config}"
+    );
+    assert_eq!(
+        config["source"]["namespaces"],
+        json!(["all"]),
+        "as the ClusterRole allows"
+    );
+    assert_eq!(
+        config["sinks"],
+        json!([{"name": "stdout", "type": "stdout", "format": "ndjson"}])
+    );
+
+    // The state file is on the claim's volume, and the claim is one writer's.
+    let pvc = object(&list, "PersistentVolumeClaim");
+    assert_eq!(pvc["spec"]["accessModes"], json!(["ReadWriteOnce"]));
+    let state_dir = mount_of(
+        "persistentVolumeClaim",
+        "claimName",
+        &pvc["metadata"]["name"],
+    );
+    let state_file = config["source"]["stateFile"].as_str().expect("stateFile");
+    assert!(
+        Path::new(state_file).parent() == Some(Path::new(&state_dir)),
+        "the state file {state_file} is on the volume mounted at {state_dir}"
+    );
+
+    // The probes are on the metrics port, and kev listens there on every address.
+    let listen = config["metrics"]["listen"]
+        .as_str()
+        .expect("metrics.listen");
+    let (host, port) = listen.rsplit_once(':').expect("host:port");
+    assert_eq!(host, "0.0.0.0", "reachable on the pod IP");
+    let port: u16 = port.parse().expect("a port");
+    assert_eq!(
+        c["ports"],
+        json!([{"name": "metrics", "containerPort": port, "protocol": "TCP"}])
+    );
+    for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+        assert_eq!(c[probe]["httpGet"]["path"], path, "{probe}");
+        assert_eq!(c[probe]["httpGet"]["port"], "metrics", "{probe}");
+    }
+}
+
+#[test]
+fn in_cluster_kev_delivers_each_occurrence_once_with_the_cluster_label() {
+    let _one_at_a_time = kev_system();
+    let t = TestEnv::shared("deploy-run");
+    apply(&t, &[IDENTITY, &["clusterrolebinding.yaml"]].concat());
+    for (verb, resource) in [
+        ("list", "events"),
+        ("watch", "events"),
+        ("get", "namespaces/kube-system"),
+    ] {
+        wait_for_access(&t, verb, resource, true);
+    }
+    let ns = t.namespace("a");
+    let nss = [ns.as_str()];
+    let base = base_time();
+    let at = |m: i64| ago(base, m);
+    let web = Obj::pod("web");
+    let backoff = t.admin.create(
+        &ns,
+        &Ev::core("backoff", &web)
+            .ty("Warning")
+            .reason("BackOff")
+            .legacy(1, at(50), at(50)),
+    );
+    let scheduled = t.admin.create(
+        &ns,
+        &Ev::v1("scheduled", &web, micro(at(49))).reason("Scheduled"),
+    );
+    // The example's global filter drops it.
+    let pulled = t.admin.create(
+        &ns,
+        &Ev::core("pulled", &web)
+            .reason("Pulled")
+            .legacy(1, at(48), at(48)),
+    );
+
+    let pod = InCluster::new(&t, NAMESPACE, SERVICE_ACCOUNT);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config_path, config) = pod_config(dir.path());
+    let label = config["cluster"]
+        .as_str()
+        .expect("cluster label")
+        .to_string();
+
+    let mut kev = Follower::spawn(kev_run(&pod, &config_path));
+    let listed = [backoff.occ(), scheduled.occ()];
+    kev.records_until("the events written before the start", |rs| {
+        let got: BTreeSet<Occ> = in_namespaces(rs, &nss).iter().map(occ).collect();
+        listed.iter().all(|o| got.contains(o))
+    });
+    // Written while it watches: a repeat (count 2) of each, a new event.
+    let backoff2 = t.admin.patch_core(
+        &ns,
+        "backoff",
+        &json!({"count": 2, "lastTimestamp": secs(at(10))}),
+    );
+    let pulled2 = t.admin.patch_core(
+        &ns,
+        "pulled",
+        &json!({"count": 2, "lastTimestamp": secs(at(9))}),
+    );
+    let sentinel = t
+        .admin
+        .create(&ns, &Ev::core("sentinel", &web).legacy(1, at(8), at(8)));
+    kev.records_through(&sentinel.occ());
+    let first = kev.stop();
+    first.assert_exit_0("kev run in the cluster");
+
+    let records = first.records();
+    assert!(!records.is_empty());
+    for r in &records {
+        assert_eq!(
+            r["cluster"],
+            label.as_str(),
+            "every record has the label: {r}"
+        );
+    }
+    let ours: Vec<Occ> = in_namespaces(&records, &nss).iter().map(occ).collect();
+    assert_once(
+        &ours,
+        &[
+            backoff.occ(),
+            scheduled.occ(),
+            backoff2.occ(),
+            sentinel.occ(),
+        ],
+        "the first run",
+    );
+    for filtered in [pulled.occ(), pulled2.occ()] {
+        assert!(!ours.contains(&filtered), "the global filter drops Pulled");
+    }
+
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).expect("state file"))
+            .expect("state file is JSON");
+    assert_eq!(
+        state["cluster"],
+        json!({"server": pod.server_url(), "uid": t.admin.cluster_uid()}),
+        "the state file names the cluster by its kube-system uid"
+    );
+    let delivered = state["delivered"].as_array().expect("delivered");
+    assert!(
+        delivered
+            .iter()
+            .any(|d| d[0] == sentinel.uid && d[1] == sentinel.resource_version),
+        "the last record is in the delivered set"
+    );
+
+    // Restarted on the same state file, as Recreate does: it resumes.
+    let after = t.admin.create(
+        &ns,
+        &Ev::core("after-restart", &web).legacy(1, at(7), at(7)),
+    );
+    let mut kev = Follower::spawn(kev_run(&pod, &config_path));
+    kev.records_through(&after.occ());
+    let second = kev.stop();
+    second.assert_exit_0("kev run, restarted");
+    let ours: Vec<Occ> = in_namespaces(&second.records(), &nss)
+        .iter()
+        .map(occ)
+        .collect();
+    assert_once(&ours, &[after.occ()], "the restarted run");
+}
+
+#[test]
+fn without_the_cluster_role_binding_kev_exits_1_naming_list_on_events() {
+    let _one_at_a_time = kev_system();
+    let t = TestEnv::shared("deploy-unbound");
+    apply(&t, IDENTITY);
+    Run::ok(
+        t.kubectl()
+            .args(["delete", "--ignore-not-found", "-f"])
+            .arg(deploy_dir().join("clusterrolebinding.yaml")),
+    );
+    wait_for_access(&t, "list", "events", false);
+
+    let pod = InCluster::new(&t, NAMESPACE, SERVICE_ACCOUNT);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config_path, _) = pod_config(dir.path());
+    let run = Run::of(&mut kev_run(&pod, &config_path));
+    assert_eq!(run.code, Some(1), "exit 1: {run:?}");
+    assert_eq!(run.stdout, "", "nothing delivered");
+    let line = one_line(&run.stderr);
+    for needle in [
+        "error: permission denied",
+        "\"list\"",
+        "\"events\"",
+        "all namespaces",
+        USER,
+    ] {
+        assert!(line.contains(needle), "{needle:?} in {line:?}");
+    }
+}
