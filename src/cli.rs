@@ -43,6 +43,19 @@ pub struct Cli {
     /// Log more (-v: debug, -vv: trace). Logs go to stderr; `KEV_LOG` takes a tracing filter.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+
+    /// How logs are written to stderr: `text` for people, `json` (one object per line) for log collectors.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT", global = true)]
+    pub log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (timestamp, level, message, fields).
+    Json,
 }
 
 /// Subcommands.

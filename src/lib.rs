@@ -20,10 +20,15 @@
 //! - [`pipeline`]: wiring, the dedupe stage, the router (a bounded queue and
 //!   a task per sink), the ledger of acknowledgements, the checkpoint and
 //!   the state file, one stop signal.
-//! - [`sink`]: the [`sink::Sink`] trait and the sinks (the terminal).
+//! - [`sink`]: the [`sink::Sink`] trait and the sinks (the terminal; the
+//!   NDJSON file, rotated and fsynced as configured; the webhook, with its
+//!   presets, retries and disk spool).
 //! - [`output`]: formatting for `-o table|wide|json|yaml|ndjson`, kubectl's
 //!   human durations, stdout with a closed pipe handled once.
 //! - [`escape`]: terminal escaping of cluster-supplied text.
+//! - [`metrics`]: the daemon's Prometheus metrics and its `/metrics`,
+//!   `/healthz` and `/readyz` server.
+//! - [`units`]: sizes and durations as configuration writes them.
 //! - [`exit`]: exit codes.
 //!
 //! Tests only: `testdata`, kev_testkit's generated events as kev's model.
@@ -35,11 +40,13 @@ pub mod config;
 pub mod escape;
 pub mod exit;
 pub mod filter;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod sink;
 pub mod source;
+pub mod units;
 
 #[cfg(test)]
 mod testdata;

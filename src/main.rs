@@ -7,19 +7,21 @@ use clap::Parser;
 
 use tracing_subscriber::EnvFilter;
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: kev::cli::LogFormat) {
     let default = match verbose {
         0 => "kev=warn",
         1 => "kev=debug",
         _ => "kev=trace,kube=debug",
     };
     let filter = EnvFilter::try_from_env("KEV_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_target(false);
+    match format {
+        kev::cli::LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        kev::cli::LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
 }
 
 /// Use at most two malloc arenas: glibc's default of one per thread (up to
@@ -48,7 +50,7 @@ fn main() -> ExitCode {
             });
         }
     };
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

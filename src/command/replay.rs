@@ -35,6 +35,7 @@ pub async fn run(s: ReplaySettings, stop: CancellationToken) -> Result<(), Failu
         checkpoint_interval: std::time::Duration::from_secs(1),
         routes: vec![Route::to(Box::new(sink))],
         cluster: None,
+        metrics: None,
     };
     let report = pipeline
         .run_replay(inputs, stop)

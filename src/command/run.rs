@@ -15,6 +15,7 @@ use crate::client::{ClusterOptions, connect};
 use crate::config::daemon::{BufferPolicy, DaemonConfig, SinkKind, SinkSpec};
 use crate::exit::Failure;
 use crate::filter::Filter;
+use crate::metrics::Metrics;
 use crate::model::Clock;
 use crate::output::TableOptions;
 use crate::pipeline::dedupe::{DEFAULT_CAP, Dedupe};
@@ -40,16 +41,38 @@ pub async fn run(args: &RunArgs, stop: CancellationToken) -> Result<(), Failure>
         );
         return Ok(());
     }
+    let names: Vec<String> = config.sinks.iter().map(|s| s.name.clone()).collect();
+    let metrics = Arc::new(Metrics::new());
+    // Up before connecting: /healthz answers while kev waits for the cluster.
+    let server = match &config.metrics {
+        Some(m) => {
+            let addr = m.listen.parse().map_err(|e| {
+                Failure::usage(anyhow::anyhow!("metrics.listen {:?}: {e}", m.listen))
+            })?;
+            Some(
+                crate::metrics::serve(addr, Arc::clone(&metrics), stop.clone())
+                    .await
+                    .map_err(|e| {
+                        Failure::runtime(
+                            anyhow::Error::new(e)
+                                .context(format!("cannot listen on {addr} for metrics")),
+                        )
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let prepared = tokio::select! {
+        p = prepare(&config, &names) => p?,
+        _ = stop.cancelled() => return Ok(()),
+    };
+    // Opened with the state file locked: a second kev on the same state
+    // file stops before it touches a sink's file or spool.
     let routes = config
         .sinks
         .iter()
         .map(route)
         .collect::<Result<Vec<_>, _>>()?;
-    let names: Vec<String> = config.sinks.iter().map(|s| s.name.clone()).collect();
-    let prepared = tokio::select! {
-        p = prepare(&config, &names) => p?,
-        _ = stop.cancelled() => return Ok(()),
-    };
     let pipeline = Pipeline {
         filter: Arc::new(prepared.filter),
         clock: Clock::System,
@@ -59,18 +82,23 @@ pub async fn run(args: &RunArgs, stop: CancellationToken) -> Result<(), Failure>
         checkpoint_interval: CHECKPOINT_INTERVAL,
         routes,
         cluster: config.cluster.clone(),
+        metrics: Some(Arc::clone(&metrics)),
     };
     let mut opts = WatchOptions::new(prepared.list);
     opts.start = prepared.start;
     opts.event_ttl = config.event_ttl();
     opts.since = prepared.since;
-    let watcher = EventWatcher::new(prepared.client.clone(), prepared.url.clone(), opts);
+    let watcher = EventWatcher::new(prepared.client.clone(), prepared.url.clone(), opts)
+        .with_metrics(Arc::clone(&metrics));
     let report = pipeline
         .run_watch(watcher, true, stop)
         .await
         .map_err(Failure::runtime)?;
     tracing::info!(?report, "stopped");
     drop(prepared.lock);
+    if let Some(server) = server {
+        server.abort();
+    }
     Ok(())
 }
 
@@ -80,6 +108,8 @@ fn route(spec: &SinkSpec) -> Result<Route, Failure> {
         SinkKind::Stdout(c) => Box::new(
             TerminalSink::new(c.format, TableOptions::default(), Clock::System).named(&spec.name),
         ),
+        SinkKind::Ndjson(c) => Box::new(c.build(&spec.name).map_err(Failure::runtime)?),
+        SinkKind::Webhook(c) => Box::new(c.build(&spec.name).map_err(Failure::runtime)?),
     };
     Ok(Route {
         sink,

@@ -72,6 +72,7 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
         checkpoint_interval: CHECKPOINT_INTERVAL,
         routes: vec![Route::to(Box::new(sink))],
         cluster: None,
+        metrics: None,
     };
     let mut opts = WatchOptions::new(p.list);
     opts.start = p.start;

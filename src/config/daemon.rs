@@ -31,9 +31,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::locate::{Locator, Step};
-use super::units::Span;
 use crate::filter::Filter;
 use crate::output::OutputFormat;
+use crate::sink::file::FileSinkConfig;
+use crate::sink::webhook::WebhookSinkConfig;
+use crate::units::Span;
 
 /// One problem in a configuration file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -180,17 +182,38 @@ fn default_format() -> OutputFormat {
 pub enum SinkKind {
     /// The terminal (stdout).
     Stdout(StdoutSinkConfig),
+    /// `type: ndjson`: kev/v1 records appended to a file.
+    Ndjson(FileSinkConfig),
+    /// `type: webhook`: HTTP POSTs, with presets for log systems.
+    Webhook(Box<WebhookSinkConfig>),
+}
+
+/// `KEY.PATH: message` → (the key path, the message); anything else (a
+/// file's name, plain text) names no key.
+fn split_key(message: String) -> (Vec<String>, String) {
+    if let Some((key, rest)) = message.split_once(": ")
+        && !key.is_empty()
+        && key.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+    {
+        let keys = key.split('.').map(str::to_string).collect();
+        return (keys, rest.to_string());
+    }
+    (Vec::new(), message)
 }
 
 impl SinkKind {
     /// The sink types, as `type:` spells them.
-    pub const TYPES: &'static [&'static str] = &["stdout"];
+    pub const TYPES: &'static [&'static str] = &["stdout", "ndjson", "webhook"];
 
     fn parse(kind: &str, settings: serde_norway::Value) -> Result<SinkKind, String> {
-        let typed =
-            |r: Result<_, serde_norway::Error>| r.map_err(|e| strip_location(&e.to_string()));
+        fn typed<T: serde::de::DeserializeOwned>(v: serde_norway::Value) -> Result<T, String> {
+            serde_norway::from_value(v).map_err(|e| strip_location(&e.to_string()))
+        }
         match kind {
-            "stdout" => typed(serde_norway::from_value(settings)).map(SinkKind::Stdout),
+            "stdout" => typed(settings).map(SinkKind::Stdout),
+            "ndjson" => typed(settings).map(SinkKind::Ndjson),
+            "webhook" => typed(settings).map(|c| SinkKind::Webhook(Box::new(c))),
             other => Err(format!(
                 "unknown sink type `{other}`, expected one of: {}",
                 SinkKind::TYPES.join(", ")
@@ -202,6 +225,22 @@ impl SinkKind {
     fn check(&self) -> Vec<(Vec<String>, String)> {
         match self {
             SinkKind::Stdout(_) => Vec::new(),
+            SinkKind::Ndjson(c) => match c.check() {
+                Ok(()) => Vec::new(),
+                Err(message) => {
+                    let (keys, message) = split_key(message);
+                    if keys.is_empty() {
+                        // A problem with the file itself.
+                        vec![(vec!["path".to_string()], message)]
+                    } else {
+                        vec![(keys, message)]
+                    }
+                }
+            },
+            SinkKind::Webhook(c) => match c.check() {
+                Ok(()) => Vec::new(),
+                Err(problems) => problems.into_iter().map(split_key).collect(),
+            },
         }
     }
 }
@@ -513,7 +552,11 @@ impl DaemonConfig {
                         path.extend(keys.iter().map(|k| Step::Key(k)));
                         problems.push(Problem {
                             at: locator.find(&path),
-                            path: format!("{label}.{}", keys.join(".")),
+                            path: if keys.is_empty() {
+                                label.clone()
+                            } else {
+                                format!("{label}.{}", keys.join("."))
+                            },
                             message,
                         });
                     }
@@ -531,12 +574,19 @@ impl DaemonConfig {
                         .and_then(|m| m.split('`').next())
                         .map(str::to_string);
                     let at_key = key.as_deref();
-                    let key_step = if message.starts_with("unknown sink type") {
-                        Some("type")
+                    let entry = [Step::Key("sinks"), Step::Index(i)];
+                    let nested = at_key.and_then(|k| locator.find_nested(&entry, k));
+                    if message.starts_with("unknown sink type") {
+                        problem(Some("type"), "", message.clone());
+                    } else if let Some(at) = nested {
+                        problems.push(Problem {
+                            at: Some(at),
+                            path: label.clone(),
+                            message: message.clone(),
+                        });
                     } else {
-                        at_key
-                    };
-                    problem(key_step, "", message.clone());
+                        problem(at_key, "", message.clone());
+                    }
                 }
             }
         }

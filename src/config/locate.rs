@@ -85,6 +85,32 @@ impl<'a> Locator<'a> {
         found.map(|(l, c)| (l + 1, c + 1))
     }
 
+    /// 1-based (line, column) of `key:` anywhere inside the node at `path`
+    /// (at any depth, block or flow style): where serde names a key but not
+    /// the path to it (an unknown key in a nested mapping of a sink).
+    pub fn find_nested(&self, path: &[Step<'_>], key: &str) -> Option<(usize, usize)> {
+        let (line, col) = self.find(path)?;
+        let (first, col) = (line - 1, col - 1);
+        let end = (first + 1..self.lines.len())
+            .find(|&l| !is_blank(self.lines[l]) && indent(self.lines[l]) <= col)
+            .unwrap_or(self.lines.len());
+        let want = format!("{key}:");
+        for l in first..end {
+            let text = self.lines[l];
+            let from = if l == first { col } else { 0 };
+            let mut search = from;
+            while let Some(i) = text.get(search..).and_then(|t| t.find(&want)) {
+                let at = search + i;
+                let before = text[..at].chars().next_back();
+                if before.is_none_or(|c| matches!(c, ' ' | '{' | ',' | '-')) {
+                    return Some((l + 1, at + 1));
+                }
+                search = at + want.len();
+            }
+        }
+        None
+    }
+
     fn find_key(
         &self,
         key: &str,

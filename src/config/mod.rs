@@ -10,7 +10,6 @@
 
 pub mod daemon;
 pub mod locate;
-pub mod units;
 
 use std::path::PathBuf;
 use std::time::Duration;

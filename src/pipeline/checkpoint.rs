@@ -317,6 +317,7 @@ pub async fn write(path: PathBuf, snapshot: Snapshot) -> Result<(usize, Duration
 pub async fn run_writer(
     path: PathBuf,
     mut snapshots: mpsc::Receiver<(Snapshot, bool)>,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 ) -> Result<CheckpointStats, StateError> {
     let mut stats = CheckpointStats::default();
     while let Some((snapshot, last)) = snapshots.recv().await {
@@ -330,6 +331,9 @@ pub async fn run_writer(
                     last_entries: entries,
                 };
                 tracing::trace!(bytes, entries, ?took, "state file written");
+                if let Some(m) = &metrics {
+                    m.checkpoint_written();
+                }
             }
             Err(e) if last => return Err(e),
             Err(e) => tracing::warn!("{e}; retrying at the next checkpoint"),

@@ -33,6 +33,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::filter::Filter;
+use crate::metrics::{Metrics, SinkMetrics};
 use crate::model::{Clock, EventView, Occurrence, Position, RecordContext, WatchType};
 use crate::output::sort_by_last_seen;
 use crate::sink::{Batch, Delivery, Sink, SinkError};
@@ -78,6 +79,8 @@ pub struct Pipeline {
     pub routes: Vec<Route>,
     /// The cluster label copied into every record.
     pub cluster: Option<String>,
+    /// The daemon's metrics, if it serves them.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// A sink with what it is sent: its own filter (ANDed with the
@@ -280,7 +283,11 @@ impl Pipeline {
             .take(MAX_SINKS)
             .map(|r| {
                 filters.push(r.filter);
-                SinkHandle::spawn(r.sink, r.buffer, stop.clone())
+                let counters = match &self.metrics {
+                    Some(m) => m.sink(r.sink.name()),
+                    None => SinkMetrics::default(),
+                };
+                SinkHandle::spawn(r.sink, r.buffer, counters, stop.clone())
             })
             .collect();
         if self.checkpoint.is_some() && self.dedupe.is_none() {
@@ -296,7 +303,11 @@ impl Pipeline {
         let (snapshot_tx, writer) = match &ledger {
             Some((_, cp)) => {
                 let (tx, rx) = mpsc::channel(1);
-                let task = tokio::spawn(checkpoint::run_writer(cp.path().to_path_buf(), rx));
+                let task = tokio::spawn(checkpoint::run_writer(
+                    cp.path().to_path_buf(),
+                    rx,
+                    self.metrics.clone(),
+                ));
                 (Some(tx), Some(task))
             }
             None => (None, None),
@@ -345,15 +356,7 @@ impl Pipeline {
         // blocked terminal or a dead endpoint must not hold the exit; what
         // it did not acknowledge is not in the checkpoint and is delivered
         // again next time.
-        run.report.dropped = run
-            .sinks
-            .iter()
-            .map(|s| {
-                s.counters
-                    .dropped
-                    .load(std::sync::atomic::Ordering::Relaxed)
-            })
-            .collect();
+        run.report.dropped = run.sinks.iter().map(|s| s.counters.dropped.get()).collect();
         let mut sinks = std::mem::take(&mut run.sinks);
         for s in &mut sinks {
             s.finish();
@@ -467,6 +470,12 @@ impl Pipeline {
             }
         };
         let now = self.clock.now();
+        if let Some(m) = &self.metrics
+            && kind != BatchKind::Replay
+        {
+            m.events_received.inc_by(items.len() as u64);
+        }
+        let coalesced_before = self.dedupe.as_ref().map_or(0, |d| d.stats().coalesced);
         if matches!(kind, BatchKind::Listing | BatchKind::Relist) {
             // Lists have no order in history; kubectl's is by last seen.
             // Sorted before numbering, so sequence numbers follow delivery.
@@ -556,6 +565,10 @@ impl Pipeline {
                     }
                 }
             }
+        }
+        if let (Some(m), Some(d)) = (&self.metrics, &self.dedupe) {
+            m.coalesced.inc_by(d.stats().coalesced - coalesced_before);
+            m.dedupe_size(d.len());
         }
         let mut encoded = if dropped || n_sinks != 1 {
             None

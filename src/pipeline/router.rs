@@ -12,12 +12,12 @@
 //! panics stops the whole pipeline through the shared stop token.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::SinkMetrics;
 use crate::sink::{Acked, Batch, Sink, SinkError};
 
 /// The next tick of `ticks`, or never.
@@ -71,23 +71,12 @@ pub enum Sent {
     Gone,
 }
 
-/// Counters of one sink, readable while it runs (metrics).
-#[derive(Debug, Default)]
-pub struct SinkCounters {
-    /// Occurrences queued for the sink.
-    pub queued: AtomicU64,
-    /// Occurrences dropped because its buffer was full.
-    pub dropped: AtomicU64,
-    /// Occurrences waiting in its buffer now.
-    pub buffered: AtomicU64,
-}
-
 /// A running sink.
 pub struct SinkHandle {
     /// The sink's name.
     pub name: String,
-    /// Its counters.
-    pub counters: Arc<SinkCounters>,
+    /// Its counters (the daemon's metrics, or standalone ones).
+    pub counters: SinkMetrics,
     queue: Option<mpsc::Sender<(Batch, OwnedSemaphorePermit)>>,
     room: Arc<Semaphore>,
     buffer: Buffer,
@@ -97,15 +86,21 @@ pub struct SinkHandle {
 }
 
 impl SinkHandle {
-    /// Start `sink`'s task with `buffer`.
-    pub fn spawn(mut sink: Box<dyn Sink>, buffer: Buffer, stop: CancellationToken) -> SinkHandle {
+    /// Start `sink`'s task with `buffer`, counting into `counters`.
+    pub fn spawn(
+        mut sink: Box<dyn Sink>,
+        buffer: Buffer,
+        counters: SinkMetrics,
+        stop: CancellationToken,
+    ) -> SinkHandle {
         let name = sink.name().to_string();
         let events = buffer.events.clamp(1, Semaphore::MAX_PERMITS);
         // Each queued batch holds at least one permit, so the channel never
         // holds more batches than there is room for occurrences.
         let (tx, mut rx) = mpsc::channel::<(Batch, OwnedSemaphorePermit)>(events.min(1 << 16));
         let room = Arc::new(Semaphore::new(events));
-        let counters = Arc::new(SinkCounters::default());
+        sink.attach_metrics(&counters);
+        let count_delivered = !sink.counts_deliveries();
         let (ack_tx, ack_rx) = watch::channel(Acked::NOTHING);
         let publish = move |a: Acked| {
             ack_tx.send_if_modified(|cur| {
@@ -117,7 +112,7 @@ impl SinkHandle {
                 }
             });
         };
-        let task_counters = Arc::clone(&counters);
+        let task_counters = counters.clone();
         let task = tokio::spawn(async move {
             // A panic in the sink must stop the pipeline too, not leave it
             // waiting for a sink that is gone.
@@ -137,7 +132,10 @@ impl SinkHandle {
                             let r = sink.send(batch).await;
                             // The room is given back once the sink has the batch.
                             drop(permit);
-                            task_counters.buffered.fetch_sub(n, Ordering::Relaxed);
+                            task_counters.buffer_events.dec_by(n as i64);
+                            if r.is_ok() && count_delivered {
+                                task_counters.delivered.inc_by(n);
+                            }
                             r
                         }
                         None => break,
@@ -196,10 +194,7 @@ impl SinkHandle {
                 Err(_) => return Sent::Gone,
             }
         };
-        self.counters.queued.fetch_add(n as u64, Ordering::Relaxed);
-        self.counters
-            .buffered
-            .fetch_add(n as u64, Ordering::Relaxed);
+        self.counters.buffer_events.inc_by(n as i64);
         match queue.send((batch, permit)).await {
             Ok(()) => Sent::Queued,
             Err(_) => Sent::Gone,
@@ -207,7 +202,7 @@ impl SinkHandle {
     }
 
     fn count_drop(&self, n: usize) {
-        let total = self.counters.dropped.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        let total = self.counters.dropped.inc_by(n as u64) + n as u64;
         let now = std::time::Instant::now();
         let mut last = self
             .last_drop_log
@@ -251,5 +246,129 @@ impl SinkHandle {
                 source: std::io::Error::other(e),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use futures::FutureExt;
+
+    use super::*;
+    use crate::sink::Delivery;
+    use crate::sink::compliance::stream;
+
+    /// A sink that takes a batch only when the test lets it (a permit of
+    /// `gate` per batch).
+    struct Slow {
+        gate: Arc<Semaphore>,
+        got: Arc<Mutex<Vec<u64>>>,
+    }
+
+    #[async_trait]
+    impl Sink for Slow {
+        fn name(&self) -> &str {
+            "slow"
+        }
+        async fn send(&mut self, batch: Batch) -> Result<Acked, SinkError> {
+            if let Ok(p) = self.gate.acquire().await {
+                p.forget();
+            }
+            let last = batch.deliveries.last().map(|d| d.seq);
+            self.got
+                .lock()
+                .unwrap()
+                .extend(batch.deliveries.iter().map(|d| d.seq));
+            Ok(Acked { up_to: last })
+        }
+    }
+
+    fn batch(d: &[Delivery]) -> Batch {
+        Batch {
+            deliveries: d.to_vec(),
+            listing: false,
+            encoded: None,
+        }
+    }
+
+    fn slow(buffer: Buffer) -> (SinkHandle, Arc<Semaphore>, Arc<Mutex<Vec<u64>>>) {
+        let gate = Arc::new(Semaphore::new(0));
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let sink = Slow {
+            gate: Arc::clone(&gate),
+            got: Arc::clone(&got),
+        };
+        let h = SinkHandle::spawn(
+            Box::new(sink),
+            buffer,
+            SinkMetrics::default(),
+            CancellationToken::new(),
+        );
+        (h, gate, got)
+    }
+
+    #[tokio::test]
+    async fn a_full_buffer_blocks_with_block_and_drops_counted_with_drop() {
+        let items = stream(10, 0, chrono::Utc::now());
+        for drop_when_full in [false, true] {
+            let (h, gate, got) = slow(Buffer {
+                events: 4,
+                drop_when_full,
+            });
+            // The sink takes the first batch and waits in `send` (its room
+            // is held until the sink has it); three more fill the buffer.
+            assert_eq!(h.send(batch(&items[0..1])).await, Sent::Queued);
+            tokio::task::yield_now().await;
+            for i in 1..4 {
+                assert_eq!(h.send(batch(&items[i..i + 1])).await, Sent::Queued, "{i}");
+            }
+            assert_eq!(h.counters.buffer_events.get(), 4);
+            let fifth = h.send(batch(&items[4..5]));
+            if drop_when_full {
+                assert_eq!(
+                    fifth.now_or_never(),
+                    Some(Sent::Dropped),
+                    "no room: dropped at once"
+                );
+                assert_eq!(h.counters.dropped.get(), 1);
+            } else {
+                assert!(
+                    fifth.now_or_never().is_none(),
+                    "no room: waits (back-pressure)"
+                );
+                assert_eq!(h.counters.dropped.get(), 0);
+            }
+            let mut h = h;
+            h.finish();
+            gate.add_permits(8);
+            let acked = h.join().await.unwrap();
+            let got = got.lock().unwrap().clone();
+            assert_eq!(
+                got,
+                [1, 2, 3, 4],
+                "{drop_when_full}: in order, the dropped one never"
+            );
+            assert_eq!(acked.up_to, Some(4));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_larger_than_the_buffer_takes_all_of_it() {
+        let items = stream(10, 0, chrono::Utc::now());
+        let (mut h, gate, got) = slow(Buffer {
+            events: 3,
+            drop_when_full: true,
+        });
+        assert_eq!(h.send(batch(&items)).await, Sent::Queued);
+        assert_eq!(
+            h.send(batch(&items[..1])).now_or_never(),
+            Some(Sent::Dropped)
+        );
+        gate.add_permits(1);
+        h.finish();
+        let _ = h.join().await.unwrap();
+        assert_eq!(got.lock().unwrap().len(), 10);
     }
 }

@@ -15,9 +15,13 @@
 //! number; `Acked::NOTHING` means "nothing new".
 //!
 //! One module per sink: [`terminal`] for `-o table|wide|json|yaml|ndjson` on
-//! stdout.
+//! stdout; [`file`] for NDJSON files (rotated, fsynced as configured);
+//! [`webhook`] for HTTP endpoints (JSON, NDJSON, templates, Loki,
+//! Elasticsearch, Splunk, Slack, Teams).
 
+pub mod file;
 pub mod terminal;
+pub mod webhook;
 
 #[cfg(test)]
 pub(crate) mod compliance;
@@ -29,6 +33,7 @@ use async_trait::async_trait;
 
 use crate::model::Occurrence;
 
+pub use file::{FileSink, FileSinkConfig};
 pub use terminal::TerminalSink;
 
 /// One occurrence handed to a sink, numbered in the order the pipeline
@@ -130,6 +135,19 @@ pub trait Sink: Send {
     /// Deliver what is left and release the destination. Called once, last.
     async fn close(&mut self) -> Result<Acked, SinkError> {
         self.flush().await
+    }
+
+    /// Counters for what only the sink knows (retries, dead letters, spool
+    /// bytes); the router counts drops at the buffer itself, and deliveries
+    /// unless [`Sink::counts_deliveries`].
+    fn attach_metrics(&mut self, _metrics: &crate::metrics::SinkMetrics) {}
+
+    /// Whether the sink counts `delivered` itself (in
+    /// [`Sink::attach_metrics`]' counters): one whose `send` only queues
+    /// (a webhook's batch and spool) counts what the endpoint accepted. By
+    /// default the router counts what `send` took.
+    fn counts_deliveries(&self) -> bool {
+        false
     }
 
     /// An encoder whose output this sink writes as is, offered to sources

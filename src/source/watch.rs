@@ -198,6 +198,7 @@ pub struct EventWatcher {
     last_contact: Option<DateTime<Utc>>,
     watches_opened: u64,
     stats: WatchStats,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl EventWatcher {
@@ -217,6 +218,22 @@ impl EventWatcher {
             last_contact: None,
             watches_opened: 0,
             stats: WatchStats::default(),
+            metrics: None,
+        }
+    }
+
+    /// Count relists, watch restarts and gaps into `metrics`, and mark it
+    /// ready once the first list (or watch) is through.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn connected_now(&mut self) {
+        self.connected = true;
+        if let Some(m) = &self.metrics {
+            m.set_ready();
         }
     }
 
@@ -344,7 +361,7 @@ impl EventWatcher {
                         match Self::current_resource_version(&self.client, &self.opts, scope).await
                         {
                             Ok(rv) => {
-                                self.connected = true;
+                                self.connected_now();
                                 self.contact();
                                 self.state = State::Start { rv: rv.clone() };
                                 return Ok(Update::Positioned { rv, since });
@@ -361,9 +378,12 @@ impl EventWatcher {
                     .await;
                     match res {
                         Ok(list_rv) => {
-                            self.connected = true;
+                            self.connected_now();
                             if relist {
                                 self.stats.relists += 1;
+                                if let Some(m) = &self.metrics {
+                                    m.relists.inc();
+                                }
                                 self.check_gap();
                             }
                             self.contact();
@@ -392,11 +412,14 @@ impl EventWatcher {
                     {
                         Ok(stream) => {
                             tracing::debug!(resource_version = %rv, "watch opened");
-                            self.connected = true;
+                            self.connected_now();
                             self.contact();
                             self.watches_opened += 1;
                             if self.watches_opened > 1 {
                                 self.stats.rewatches += 1;
+                                if let Some(m) = &self.metrics {
+                                    m.watch_restarts.inc();
+                                }
                             }
                             self.state = State::Watching {
                                 rv,
@@ -554,6 +577,9 @@ impl EventWatcher {
         let ttl = chrono::Duration::from_std(self.opts.event_ttl).unwrap_or(chrono::Duration::MAX);
         if now - last > ttl {
             self.stats.gaps += 1;
+            if let Some(m) = &self.metrics {
+                m.gaps.inc();
+            }
             tracing::warn!(
                 from = %crate::model::time_serde::format(&last),
                 to = %crate::model::time_serde::format(&now),

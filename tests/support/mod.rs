@@ -1,6 +1,8 @@
 //! Shared support for integration tests: running the real `kev` binary.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 

@@ -1,4 +1,5 @@
-//! An in-process fake Kubernetes apiserver, for tests and benchmarks.
+//! An in-process fake Kubernetes apiserver, and an HTTP receiver for
+//! webhooks, for tests and benchmarks.
 //!
 //! [`FakeApiServer`] serves core/v1 Events over plain HTTP/1.1 on loopback,
 //! closely enough to the real apiserver that kev, kube-rs and kubectl
@@ -32,6 +33,9 @@
 //! - [`record`](RecordedRequest): the request log.
 //! - [`generator`]: realistic generated events, the one generator for kev's
 //!   tests, benchmarks and examples.
+//! - [`receiver`](Receiver): a scriptable HTTP(S) endpoint that records what
+//!   it is sent, for kev's webhook sink; [`tls`](TestCa) makes a CA and
+//!   server certificates for it.
 //!
 //! # Use
 //!
@@ -62,12 +66,14 @@ mod discovery;
 mod fault;
 pub mod generator;
 mod kubeconfig;
+mod receiver;
 mod record;
 mod routes;
 mod selector;
 mod server;
 mod signal;
 mod status;
+mod tls;
 mod watch;
 
 pub use clock::Clock;
@@ -78,6 +84,8 @@ pub use cluster::{
 pub use fault::{Fault, Gate, On, Script};
 pub use generator::{DEFAULT_NOW, EventGenerator, Events, default_now, realistic_events};
 pub use kubeconfig::TOKEN;
+pub use receiver::{ReceivedRequest, Receiver, Reply};
 pub use record::{RecordedRequest, RequestKind};
 pub use server::{BoxError, EXPIRY_TICK, FakeApiServer, install_crypto_provider};
 pub use status::ApiStatus;
+pub use tls::{ServerIdentity, TestCa, TlsError};
