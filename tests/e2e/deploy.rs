@@ -5,14 +5,18 @@
 //!   validation and no warning (the namespace's PodSecurity `warn:
 //!   restricted` label makes the apiserver check the Deployment's pod
 //!   template), and the manifests agree with each other and with the
-//!   example kev.yaml (names, mount paths, ports, the state file's volume).
+//!   example kev.yaml (names, mount paths, ports, every file kev writes on
+//!   the state volume), which `kev run --check` accepts.
 //! - With the Namespace, ServiceAccount, ClusterRole and ClusterRoleBinding
 //!   applied for real, kev runs the ConfigMap's kev.yaml with in-cluster
 //!   configuration from the ServiceAccount's token ([`InCluster`]: no
 //!   kubeconfig at all) and delivers exactly the occurrences written, each
-//!   once and with the configured cluster label; its state file records the
-//!   kube-system uid, which the ClusterRole lets it read; restarted, it
-//!   resumes and repeats nothing.
+//!   once and with the configured cluster label, to both sinks (stdout and
+//!   the `ndjson` archive file); it serves `/healthz`, `/readyz` (ready: the
+//!   first list is through) and `/metrics` with every metric
+//!   docs/operations.md lists; its state file records the kube-system uid,
+//!   which the ClusterRole lets it read; restarted, it resumes and repeats
+//!   nothing, on stdout or in the archive.
 //! - Without the ClusterRoleBinding it exits 1 with one line naming `list`
 //!   on `events` and the ServiceAccount.
 //!
@@ -23,6 +27,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
@@ -39,6 +45,10 @@ use crate::support::{
 const NAMESPACE: &str = "kev-system";
 const SERVICE_ACCOUNT: &str = "kev";
 const USER: &str = "system:serviceaccount:kev-system:kev";
+
+/// Where deployment.yaml mounts the PersistentVolumeClaim: the only
+/// writable place in the pod, so every file kev writes is under it.
+const STATE_DIR: &str = "/var/lib/kev";
 
 /// The manifests that give kev its identity and rights, but not the
 /// binding of the two (applied in this order: the namespace first).
@@ -102,22 +112,135 @@ fn example_config_text() -> String {
         .to_string()
 }
 
-/// What the pod runs, for a test: the example kev.yaml with the state file
-/// in `dir` instead of on the volume, and metrics on an ephemeral loopback
-/// port instead of 0.0.0.0:9464 (tests run in parallel on one host).
-/// Returns the file (JSON, which is YAML) and the configuration.
-fn pod_config(dir: &Path) -> (PathBuf, Value) {
+/// Every file or directory `config` (a kev.yaml) has kev write: the state
+/// file, the `ndjson` sinks' files, the webhook sinks' spools and
+/// dead-letter files.
+fn written_paths(config: &Value) -> Vec<String> {
+    let mut paths = vec![config["source"]["stateFile"].clone()];
+    for sink in config["sinks"].as_array().expect("sinks") {
+        if sink["type"] == "ndjson" {
+            paths.push(sink["path"].clone());
+        }
+        paths.push(sink["spool"]["path"].clone());
+        paths.push(sink["deadLetter"]["path"].clone());
+    }
+    paths
+        .iter()
+        .filter_map(|p| p.as_str().map(str::to_string))
+        .collect()
+}
+
+/// `value` with every string under [`STATE_DIR`] moved to `dir`.
+fn move_state_dir(value: &mut Value, dir: &Path) {
+    match value {
+        Value::String(s) => {
+            if let Some(rest) = s.strip_prefix(&format!("{STATE_DIR}/")) {
+                *s = dir.join(rest).display().to_string();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| move_state_dir(v, dir)),
+        Value::Object(map) => map.values_mut().for_each(|v| move_state_dir(v, dir)),
+        _ => {}
+    }
+}
+
+/// A loopback port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("an ephemeral port")
+        .port()
+}
+
+/// What the pod runs, for a test: the example kev.yaml with the volume's
+/// files (the state file, the archive) in `dir` instead of under
+/// [`STATE_DIR`], and metrics on `metrics`, a loopback address, instead of
+/// 0.0.0.0:9464 (tests run in parallel on one host). Returns the file
+/// (JSON, which is YAML) and the configuration.
+fn pod_config(dir: &Path, metrics: SocketAddr) -> (PathBuf, Value) {
     let mut config: Value =
         serde_norway::from_str(&example_config_text()).expect("kev.yaml is YAML");
     assert!(
         config["source"]["stateFile"].is_string() && config["metrics"]["listen"].is_string(),
         "the example sets source.stateFile and metrics.listen: {config}"
     );
-    config["source"]["stateFile"] = json!(dir.join("state.json"));
-    config["metrics"]["listen"] = json!("127.0.0.1:0");
+    move_state_dir(&mut config, dir);
+    assert!(
+        !config.to_string().contains(STATE_DIR),
+        "every path under {STATE_DIR} moved to {}: {config}",
+        dir.display()
+    );
+    config["metrics"]["listen"] = json!(metrics.to_string());
     let path = dir.join("kev.yaml");
     std::fs::write(&path, serde_json::to_vec_pretty(&config).expect("JSON")).expect("write");
     (path, config)
+}
+
+/// The `ndjson` sink's file in a configuration.
+fn archive_path(config: &Value) -> PathBuf {
+    let sinks = config["sinks"].as_array().expect("sinks");
+    let archive = sinks
+        .iter()
+        .find(|s| s["type"] == "ndjson")
+        .unwrap_or_else(|| panic!("an ndjson sink in {config}"));
+    PathBuf::from(archive["path"].as_str().expect("path"))
+}
+
+/// `GET path` on kev's metrics address: the status and the body.
+fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream =
+        TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect to {addr} for {path}: {e}"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .unwrap_or_else(|e| panic!("read the answer to GET {path}: {e}"));
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("an HTTP response to GET {path}: {response:?}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a status line for GET {path}: {head:?}"));
+    (status, body.to_string())
+}
+
+/// The samples of a Prometheus text exposition: `name{labels}` → value.
+fn samples(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (series, value) = l
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("a sample line: {l:?}"));
+            let value = value
+                .parse()
+                .unwrap_or_else(|e| panic!("a sample value ({e}): {l:?}"));
+            (series.to_string(), value)
+        })
+        .collect()
+}
+
+/// The metric names docs/operations.md's table lists (`kev_…`, without
+/// labels).
+fn documented_metrics() -> BTreeSet<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/operations.md");
+    let text = std::fs::read_to_string(&path).expect("read docs/operations.md");
+    text.lines()
+        .filter_map(|l| l.strip_prefix("| `kev_"))
+        .map(|rest| {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            format!("kev_{name}")
+        })
+        .collect()
 }
 
 /// `kev run --config PATH` in the pod's sandbox.
@@ -287,8 +410,25 @@ fn manifests_pass_a_server_side_dry_run_and_agree_with_each_other() {
             .to_string()
     };
 
+    // The state volume: the claim's, writable, where the tests expect it.
+    let pvc = object(&list, "PersistentVolumeClaim");
+    assert_eq!(pvc["spec"]["accessModes"], json!(["ReadWriteOnce"]));
+    let state_dir = mount_of(
+        "persistentVolumeClaim",
+        "claimName",
+        &pvc["metadata"]["name"],
+    );
+    assert_eq!(state_dir, STATE_DIR, "the claim's mount");
+    let state_mount = c["volumeMounts"]
+        .as_array()
+        .expect("volumeMounts")
+        .iter()
+        .find(|m| m["mountPath"] == STATE_DIR)
+        .expect("the state mount");
+    assert_ne!(state_mount["readOnly"], true, "kev writes the state volume");
+
     // The configuration: where the ConfigMap is mounted is what the args
-    // name, and kev accepts it.
+    // name, and kev accepts it, with the volume's directory where it is.
     let configmap = object(&list, "ConfigMap");
     let config_dir = mount_of("configMap", "name", &configmap["metadata"]["name"]);
     let config_file = format!("{config_dir}/kev.yaml");
@@ -298,8 +438,11 @@ fn manifests_pass_a_server_side_dry_run_and_agree_with_each_other() {
         .expect("data.kev.yaml");
     assert_eq!(text, example_config_text(), "stored as written");
     let scratch = tempfile::tempdir().expect("temp dir");
+    let volume = scratch.path().join("volume");
+    std::fs::create_dir(&volume).expect("mkdir");
     let copy = scratch.path().join("kev.yaml");
-    std::fs::write(&copy, text).expect("write kev.yaml");
+    let moved = text.replace(&format!("{STATE_DIR}/"), &format!("{}/", volume.display()));
+    std::fs::write(&copy, moved).expect("write kev.yaml");
     let checked = Run::ok(
         std::process::Command::new(env!("CARGO_BIN_EXE_kev"))
             .env_clear()
@@ -308,7 +451,7 @@ fn manifests_pass_a_server_side_dry_run_and_agree_with_each_other() {
             .arg(&copy)
             .stdin(std::process::Stdio::null()),
     );
-    assert_eq!(checked.trim(), format!("{}: ok (1 sink)", copy.display()));
+    assert_eq!(checked.trim(), format!("{}: ok (2 sinks)", copy.display()));
     let config: Value = serde_norway::from_str(text).expect("kev.yaml is YAML");
     assert!(
         config["cluster"].as_str().is_some_and(|c| !c.is_empty()),
@@ -319,23 +462,38 @@ fn manifests_pass_a_server_side_dry_run_and_agree_with_each_other() {
         json!(["all"]),
         "as the ClusterRole allows"
     );
+    // The records to the container log, and kept on the volume, rotated.
+    let sinks = config["sinks"].as_array().expect("sinks");
+    let names: Vec<&str> = sinks.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names, ["stdout", "archive"], "the sinks");
     assert_eq!(
-        config["sinks"],
-        json!([{"name": "stdout", "type": "stdout", "format": "ndjson"}])
+        sinks[0],
+        json!({"name": "stdout", "type": "stdout", "format": "ndjson"})
+    );
+    assert_eq!(sinks[1]["type"], "ndjson");
+    assert!(
+        sinks[1]["rotate"]["maxBytes"].is_string(),
+        "the archive is rotated by size: {}",
+        sinks[1]
     );
 
-    // The state file is on the claim's volume, and the claim is one writer's.
-    let pvc = object(&list, "PersistentVolumeClaim");
-    assert_eq!(pvc["spec"]["accessModes"], json!(["ReadWriteOnce"]));
-    let state_dir = mount_of(
-        "persistentVolumeClaim",
-        "claimName",
-        &pvc["metadata"]["name"],
+    // Every file kev writes is on the claim's volume: the root filesystem
+    // is read-only, and the volume is what survives a restart.
+    let written = written_paths(&config);
+    assert_eq!(
+        written.len(),
+        2,
+        "the state file and the archive: {written:?}"
     );
-    let state_file = config["source"]["stateFile"].as_str().expect("stateFile");
-    assert!(
-        Path::new(state_file).parent() == Some(Path::new(&state_dir)),
-        "the state file {state_file} is on the volume mounted at {state_dir}"
+    for path in &written {
+        assert!(
+            Path::new(path).parent() == Some(Path::new(STATE_DIR)),
+            "{path} is on the volume mounted at {STATE_DIR}"
+        );
+    }
+    assert_eq!(
+        config["source"]["stateFile"],
+        format!("{STATE_DIR}/state.json")
     );
 
     // The probes are on the metrics port, and kev listens there on every address.
@@ -393,11 +551,13 @@ fn in_cluster_kev_delivers_each_occurrence_once_with_the_cluster_label() {
 
     let pod = InCluster::new(&t, NAMESPACE, SERVICE_ACCOUNT);
     let dir = tempfile::tempdir().expect("temp dir");
-    let (config_path, config) = pod_config(dir.path());
+    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let (config_path, config) = pod_config(dir.path(), metrics);
     let label = config["cluster"]
         .as_str()
         .expect("cluster label")
         .to_string();
+    let archive = archive_path(&config);
 
     let mut kev = Follower::spawn(kev_run(&pod, &config_path));
     let listed = [backoff.occ(), scheduled.occ()];
@@ -405,6 +565,53 @@ fn in_cluster_kev_delivers_each_occurrence_once_with_the_cluster_label() {
         let got: BTreeSet<Occ> = in_namespaces(rs, &nss).iter().map(occ).collect();
         listed.iter().all(|o| got.contains(o))
     });
+
+    // What the probes and Prometheus see. The first list is through (its
+    // records are out), so kev is ready.
+    assert_eq!(http_get(metrics, "/healthz"), (200, "ok\n".into()));
+    assert_eq!(http_get(metrics, "/readyz"), (200, "ready\n".into()));
+    assert_eq!(http_get(metrics, "/nothing-here").0, 404);
+    // Received: what the apiserver sent, the two listed events (the Pulled
+    // one it left out: kev asks for `reason!=Pulled,...`). Sinks count a
+    // batch once it is written, just after its lines appear, so wait for
+    // both sinks' counts.
+    let deadline = Instant::now() + PATIENCE;
+    let exposed = loop {
+        let (status, text) = http_get(metrics, "/metrics");
+        assert_eq!(status, 200, "GET /metrics: {text}");
+        let exposed = samples(&text);
+        let at_least = |series: &str, n: f64| exposed.get(series).is_some_and(|v| *v >= n);
+        if at_least("kev_events_received_total", 2.0)
+            && at_least("kev_sink_delivered_total{sink=\"stdout\"}", 2.0)
+            && at_least("kev_sink_delivered_total{sink=\"archive\"}", 2.0)
+            && at_least("kev_dedupe_entries", 2.0)
+        {
+            break exposed;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {PATIENCE:?} waiting for /metrics to count the listed events:\n{text}"
+        );
+    };
+    for sink in ["stdout", "archive"] {
+        for counter in ["dropped", "dead_lettered"] {
+            let series = format!("kev_sink_{counter}_total{{sink=\"{sink}\"}}");
+            assert_eq!(
+                exposed.get(&series),
+                Some(&0.0),
+                "{series}: buffers block, nothing is refused"
+            );
+        }
+    }
+    let names: BTreeSet<String> = exposed
+        .keys()
+        .map(|s| s.split('{').next().unwrap_or(s).to_string())
+        .collect();
+    assert_eq!(
+        names,
+        documented_metrics(),
+        "what /metrics exposes is what docs/operations.md lists"
+    );
     // Written while it watches: a repeat (count 2) of each, a new event.
     let backoff2 = t.admin.patch_core(
         &ns,
@@ -446,6 +653,22 @@ fn in_cluster_kev_delivers_each_occurrence_once_with_the_cluster_label() {
     for filtered in [pulled.occ(), pulled2.occ()] {
         assert!(!ours.contains(&filtered), "the global filter drops Pulled");
     }
+    // The archive sink got the same, each once; it was flushed and
+    // acknowledged at the stop.
+    let archived = |what: &str| -> Vec<Occ> {
+        let text = std::fs::read_to_string(&archive)
+            .unwrap_or_else(|e| panic!("{what}: read {}: {e}", archive.display()));
+        let rs = crate::support::records(&text);
+        for r in &rs {
+            assert_eq!(r["cluster"], label.as_str(), "{what}: the label: {r}");
+        }
+        in_namespaces(&rs, &nss).iter().map(occ).collect()
+    };
+    assert_once(
+        &archived("the archive"),
+        &ours,
+        "the archive after the first run",
+    );
 
     let state: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).expect("state file"))
@@ -468,8 +691,13 @@ fn in_cluster_kev_delivers_each_occurrence_once_with_the_cluster_label() {
         &ns,
         &Ev::core("after-restart", &web).legacy(1, at(7), at(7)),
     );
+    let first_run = ours;
+    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let (config_path, _) = pod_config(dir.path(), metrics);
     let mut kev = Follower::spawn(kev_run(&pod, &config_path));
     kev.records_through(&after.occ());
+    // Resumed from the state file, kev is ready once its watch is open.
+    assert_eq!(http_get(metrics, "/readyz"), (200, "ready\n".into()));
     let second = kev.stop();
     second.assert_exit_0("kev run, restarted");
     let ours: Vec<Occ> = in_namespaces(&second.records(), &nss)
@@ -477,6 +705,13 @@ fn in_cluster_kev_delivers_each_occurrence_once_with_the_cluster_label() {
         .map(occ)
         .collect();
     assert_once(&ours, &[after.occ()], "the restarted run");
+    // The archive grew by what was written meanwhile, and repeats nothing.
+    let both: Vec<Occ> = first_run.iter().cloned().chain(ours).collect();
+    assert_once(
+        &archived("the archive"),
+        &both,
+        "the archive after the restart",
+    );
 }
 
 #[test]
@@ -493,10 +728,18 @@ fn without_the_cluster_role_binding_kev_exits_1_naming_list_on_events() {
 
     let pod = InCluster::new(&t, NAMESPACE, SERVICE_ACCOUNT);
     let dir = tempfile::tempdir().expect("temp dir");
-    let (config_path, _) = pod_config(dir.path());
+    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let (config_path, config) = pod_config(dir.path(), metrics);
     let run = Run::of(&mut kev_run(&pod, &config_path));
     assert_eq!(run.code, Some(1), "exit 1: {run:?}");
     assert_eq!(run.stdout, "", "nothing delivered");
+    let archive = archive_path(&config);
+    assert_eq!(
+        std::fs::read_to_string(&archive).unwrap_or_default(),
+        "",
+        "nothing archived in {}",
+        archive.display()
+    );
     let line = one_line(&run.stderr);
     for needle in [
         "error: permission denied",
