@@ -101,7 +101,7 @@ fn main() -> anyhow::Result<()> {
         // What the pipeline does (take the snapshot) and what the writer
         // task does (serialize, write, fsync, rename).
         let t = Instant::now();
-        let snapshot = cp.snapshot(&d, &checkpoint::Ledger::new(1));
+        let snapshot = cp.snapshot(&d, &mut checkpoint::Ledger::new(1));
         takes.push(t.elapsed());
         let t = Instant::now();
         runtime.block_on(checkpoint::write(path.clone(), snapshot))?;

@@ -99,6 +99,10 @@ pub struct RunArgs {
     /// Only check the configuration: report every problem and exit (0 when it is good, 2 when not).
     #[arg(long)]
     pub check: bool,
+
+    /// Ignore what source.stateFile holds and start over (it is rewritten).
+    #[arg(long = "reset-state")]
+    pub reset_state: bool,
 }
 
 /// `kev replay`.
@@ -187,6 +191,14 @@ pub struct FollowArgs {
     /// How long the apiserver keeps events (its --event-ttl): how long kev remembers what it delivered.
     #[arg(long = "event-ttl", value_name = "DURATION", default_value = "1h")]
     pub event_ttl: String,
+
+    /// Append kev/v1 NDJSON records to this file instead of printing (`-`: stdout); repeatable. For rotation and the rest, use `kev run` (docs/config.md).
+    #[arg(long = "to-file", value_name = "PATH")]
+    pub to_file: Vec<PathBuf>,
+
+    /// POST the records to this URL (a JSON array per batch) instead of printing; repeatable. The URL is visible in the process list: for a secret one, use `kev run` with `${ENV}` (docs/config.md).
+    #[arg(long = "to-webhook", value_name = "URL")]
+    pub to_webhook: Vec<String>,
 }
 
 /// Filter flags: sugar for predicates ANDed onto the expression.

@@ -7,8 +7,10 @@ use clap::Parser;
 
 use tracing_subscriber::EnvFilter;
 
-fn init_logging(verbose: u8, format: kev::cli::LogFormat) {
+fn init_logging(verbose: u8, format: kev::cli::LogFormat, daemon: bool) {
     let default = match verbose {
+        // The daemon says when it starts serving, connects and stops.
+        0 if daemon => "kev=info",
         0 => "kev=warn",
         1 => "kev=debug",
         _ => "kev=trace,kube=debug",
@@ -50,7 +52,8 @@ fn main() -> ExitCode {
             });
         }
     };
-    init_logging(cli.verbose, cli.log_format);
+    let daemon = matches!(cli.command, Some(kev::cli::Command::Run(_)));
+    init_logging(cli.verbose, cli.log_format, daemon);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -63,15 +63,16 @@ pub async fn run(args: &RunArgs, stop: CancellationToken) -> Result<(), Failure>
         None => None,
     };
     let prepared = tokio::select! {
-        p = prepare(&config, &names) => p?,
+        p = prepare(&config, &names, args.reset_state) => p?,
         _ = stop.cancelled() => return Ok(()),
     };
     // Opened with the state file locked: a second kev on the same state
     // file stops before it touches a sink's file or spool.
+    let one_namespace = matches!(config.source.namespaces.as_slice(), [n] if n != "all");
     let routes = config
         .sinks
         .iter()
-        .map(route)
+        .map(|s| route(s, !one_namespace))
         .collect::<Result<Vec<_>, _>>()?;
     let pipeline = Pipeline {
         filter: Arc::new(prepared.filter),
@@ -103,11 +104,15 @@ pub async fn run(args: &RunArgs, stop: CancellationToken) -> Result<(), Failure>
 }
 
 /// A sink from its configuration.
-fn route(spec: &SinkSpec) -> Result<Route, Failure> {
+fn route(spec: &SinkSpec, namespace_column: bool) -> Result<Route, Failure> {
+    let table = TableOptions {
+        namespace_column,
+        ..TableOptions::default()
+    };
     let sink: Box<dyn Sink> = match &spec.kind {
-        SinkKind::Stdout(c) => Box::new(
-            TerminalSink::new(c.format, TableOptions::default(), Clock::System).named(&spec.name),
-        ),
+        SinkKind::Stdout(c) => {
+            Box::new(TerminalSink::new(c.format, table, Clock::System).named(&spec.name))
+        }
         SinkKind::Ndjson(c) => Box::new(c.build(&spec.name).map_err(Failure::runtime)?),
         SinkKind::Webhook(c) => Box::new(c.build(&spec.name).map_err(Failure::runtime)?),
     };
@@ -134,7 +139,11 @@ struct Prepared {
     lock: Option<crate::pipeline::state::StateLock>,
 }
 
-async fn prepare(config: &DaemonConfig, sinks: &[String]) -> Result<Prepared, Failure> {
+async fn prepare(
+    config: &DaemonConfig,
+    sinks: &[String],
+    reset: bool,
+) -> Result<Prepared, Failure> {
     crate::client::install_crypto_provider();
     let cluster = connect(&ClusterOptions {
         kubeconfig: config.source.kubeconfig.clone(),
@@ -182,7 +191,7 @@ async fn prepare(config: &DaemonConfig, sinks: &[String]) -> Result<Prepared, Fa
             let r = resume::open(
                 &resume::Request {
                     path,
-                    reset: false,
+                    reset,
                     client: &cluster.client,
                     url: &cluster.url,
                     list: &list,

@@ -12,6 +12,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{Cluster, connect};
+use crate::config::ShipTo;
 use crate::config::{Follow, TailSettings};
 use crate::exit::Failure;
 use crate::model::Clock;
@@ -19,7 +20,7 @@ use crate::pipeline::checkpoint::Checkpoint;
 use crate::pipeline::dedupe::{DEFAULT_CAP, Dedupe};
 use crate::pipeline::state::StateLock;
 use crate::pipeline::{Pipeline, Route, resume};
-use crate::sink::TerminalSink;
+use crate::sink::{Sink, TerminalSink};
 use crate::source::discovery;
 use crate::source::list::ListOptions;
 use crate::source::watch::{EventWatcher, Start, WatchOptions};
@@ -42,6 +43,15 @@ struct Prepared {
     _lock: Option<StateLock>,
 }
 
+/// The sinks' names, as the state file records their progress.
+fn sink_names(s: &TailSettings) -> Vec<String> {
+    if s.ship.is_empty() {
+        vec!["stdout".to_string()]
+    } else {
+        ShipTo::names(&s.ship)
+    }
+}
+
 /// Run `kev [FLAGS] [EXPR...]`.
 pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure> {
     // A signal while connecting (an apiserver that does not answer) stops
@@ -55,12 +65,26 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
         (Some(ns), None) => format!("No events found in {ns} namespace."),
         (None, None) => "No events found.".to_string(),
     };
-    let sink = TerminalSink::new(
-        s.output.format,
-        s.output.table(p.namespace.is_none()),
-        Clock::System,
-    )
-    .empty_listing_note(Some(note));
+    let routes = if s.ship.is_empty() {
+        let sink = TerminalSink::new(
+            s.output.format,
+            s.output.table(p.namespace.is_none()),
+            Clock::System,
+        )
+        .empty_listing_note(Some(note));
+        vec![Route::to(Box::new(sink))]
+    } else {
+        // Opened with the state file locked, as kev run does.
+        let mut routes = Vec::new();
+        for (to, name) in s.ship.iter().zip(ShipTo::names(&s.ship)) {
+            let sink: Box<dyn Sink> = match to {
+                ShipTo::File(c) => Box::new(c.build(&name).map_err(Failure::runtime)?),
+                ShipTo::Webhook(c) => Box::new(c.build(&name).map_err(Failure::runtime)?),
+            };
+            routes.push(Route::to(sink));
+        }
+        routes
+    };
     let pipeline = Pipeline {
         filter: Arc::new(p.filter),
         clock: Clock::System,
@@ -70,7 +94,7 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
         include_deleted: s.include_deleted,
         checkpoint: p.checkpoint,
         checkpoint_interval: CHECKPOINT_INTERVAL,
-        routes: vec![Route::to(Box::new(sink))],
+        routes,
         cluster: None,
         metrics: None,
     };
@@ -130,7 +154,7 @@ async fn prepare(s: &TailSettings) -> Result<Prepared, Failure> {
                     filter: &filter,
                     fresh_start: start.clone(),
                     event_ttl: s.event_ttl,
-                    sinks: &["stdout".to_string()],
+                    sinks: &sink_names(s),
                 },
                 &mut dedupe,
             )

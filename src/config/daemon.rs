@@ -454,6 +454,33 @@ impl DaemonConfig {
                 message: "at least one sink is needed".to_string(),
             });
         }
+        if raw.sinks.len() > crate::pipeline::checkpoint::MAX_SINKS {
+            problems.push(Problem {
+                at: locator.find(&[Step::Key("sinks")]),
+                path: "sinks".to_string(),
+                message: format!(
+                    "{} sinks; at most {} (the state file tracks each one's progress)",
+                    raw.sinks.len(),
+                    crate::pipeline::checkpoint::MAX_SINKS
+                ),
+            });
+        }
+        let source_problem = |key: &str, message: String| Problem {
+            at: locator.find(&[Step::Key("source"), Step::Key(key)]),
+            path: format!("source.{key}"),
+            message,
+        };
+        if raw.source.event_ttl.is_some_and(|t| t.0.is_zero()) {
+            problems.push(source_problem(
+                "eventTtl",
+                "must be longer than 0s".to_string(),
+            ));
+        }
+        if let Some(state) = &raw.source.state_file
+            && let Err(message) = check_state_file(state)
+        {
+            problems.push(source_problem("stateFile", message));
+        }
         for ns in &raw.source.namespaces {
             if ns != "all" && super::valid_namespace(ns).is_err() {
                 problems.push(Problem {
@@ -544,6 +571,13 @@ impl DaemonConfig {
                     .map(|(k, v)| (serde_norway::Value::String(k), v))
                     .collect(),
             );
+            if s.buffer.is_some_and(|b| b.events == 0) {
+                problem(
+                    Some("buffer"),
+                    "buffer.events",
+                    "must be at least 1".to_string(),
+                );
+            }
             match SinkKind::parse(&kind, settings) {
                 Ok(k) => {
                     for (key_path, message) in k.check() {
@@ -601,6 +635,35 @@ impl DaemonConfig {
         } else {
             problems.sort_by_key(|p| p.at);
             Err(fail(problems))
+        }
+    }
+}
+
+/// The state file can be written: its directory exists, and an existing
+/// file is a regular file (its content is checked when kev starts, against
+/// the cluster).
+fn check_state_file(path: &std::path::Path) -> Result<(), String> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(format!("{} is not a directory", dir.display())),
+        Err(e) => return Err(format!("the directory {}: {e}", dir.display())),
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(format!("{} is not a regular file", path.display())),
+        Ok(_) => std::fs::File::open(path)
+            .map(drop)
+            .map_err(|e| format!("cannot read {}: {e}", path.display())),
+        Err(_) => {
+            // Written atomically: a temporary file in the directory, renamed.
+            let probe = dir.join(format!(".kev-check-{}", std::process::id()));
+            std::fs::File::create(&probe)
+                .map_err(|e| format!("cannot create files in {}: {e}", dir.display()))?;
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
         }
     }
 }
@@ -759,6 +822,45 @@ mod tests {
             "{all}"
         );
         assert_eq!(p.len(), 6, "{all}");
+    }
+
+    #[test]
+    fn sink_and_source_values_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "source:\n  eventTtl: 0s\n  stateFile: {}/missing/state.json\nsinks:\n  - name: a\n    type: ndjson\n    path: {}/out.ndjson\n    fsync: batch\n    buffer: {{events: 0}}\n  - name: b\n    type: webhook\n    url: http://127.0.0.1:1/\n    format: slack\n    index: kev\n    batch:\n      maxEvents: 10\n      bogus: 1\n",
+            dir.path().display(),
+            dir.path().display()
+        );
+        let all = problems(&text).join("\n");
+        assert!(
+            all.contains("line 2, column 3: source.eventTtl: must be longer than 0s"),
+            "{all}"
+        );
+        assert!(
+            all.contains("line 3, column 3: source.stateFile: the directory"),
+            "{all}"
+        );
+        assert!(
+            all.contains("line 9, column 5: sinks[0] (a).buffer.events: must be at least 1"),
+            "{all}"
+        );
+        // An unknown key in a nested mapping of a sink is found where it is.
+        assert!(
+            all.contains("line 17, column 7: sinks[1] (b): unknown field `bogus`"),
+            "{all}"
+        );
+        let fixed = text.replace("      bogus: 1\n", "");
+        let all = problems(&fixed).join("\n");
+        assert!(
+            all.contains("sinks[1] (b).index: not used by format slack"),
+            "{all}"
+        );
+        let many: String = (0..65)
+            .map(|i| format!("  - {{name: s{i}, type: stdout}}\n"))
+            .collect();
+        let all = problems(&format!("sinks:\n{many}")).join("\n");
+        assert!(all.contains("65 sinks; at most 64"), "{all}");
     }
 
     #[test]

@@ -246,6 +246,66 @@ pub struct TailSettings {
     pub event_ttl: Duration,
     /// `--state-file`.
     pub state: Option<StateSettings>,
+    /// `--to-file` and `--to-webhook`: where records go instead of the
+    /// terminal (empty: the terminal).
+    pub ship: Vec<ShipTo>,
+}
+
+/// A sink named on the command line.
+#[derive(Clone, Debug)]
+pub enum ShipTo {
+    /// `--to-file PATH`.
+    File(crate::sink::file::FileSinkConfig),
+    /// `--to-webhook URL`.
+    Webhook(Box<crate::sink::webhook::WebhookSinkConfig>),
+}
+
+impl ShipTo {
+    /// The sink's name (in logs and in the state file's per-sink progress):
+    /// `file` and `webhook`, numbered from the second of a kind on.
+    pub fn names(ship: &[ShipTo]) -> Vec<String> {
+        let (mut files, mut hooks) = (0, 0);
+        ship.iter()
+            .map(|s| {
+                let (n, kind) = match s {
+                    ShipTo::File(_) => (&mut files, "file"),
+                    ShipTo::Webhook(_) => (&mut hooks, "webhook"),
+                };
+                *n += 1;
+                if *n == 1 {
+                    kind.to_string()
+                } else {
+                    format!("{kind}-{n}")
+                }
+            })
+            .collect()
+    }
+
+    /// `--to-file` and `--to-webhook`, checked as `kev run --check` checks
+    /// a sink (the file's directory is writable, the URL parses).
+    fn from_args(files: &[PathBuf], urls: &[String]) -> Result<Vec<ShipTo>, SettingsError> {
+        let mut ship = Vec::new();
+        for path in files {
+            let config = crate::sink::file::FileSinkConfig::new(path.clone());
+            config.check().map_err(|reason| SettingsError::Value {
+                flag: "--to-file",
+                value: path.display().to_string(),
+                reason,
+            })?;
+            ship.push(ShipTo::File(config));
+        }
+        for url in urls {
+            let config = crate::sink::webhook::WebhookSinkConfig::new(url.clone());
+            config.check().map_err(|problems| SettingsError::Value {
+                flag: "--to-webhook",
+                // The URL may hold a token: the problems say what is wrong.
+                value: "URL".to_string(),
+                reason: problems.join("; "),
+            })?;
+            ship.push(ShipTo::Webhook(Box::new(config)));
+        }
+        Ok(ship)
+    }
 }
 
 impl TailSettings {
@@ -287,6 +347,7 @@ impl TailSettings {
                 path,
                 reset: cli.follow.reset_state,
             }),
+            ship: ShipTo::from_args(&cli.follow.to_file, &cli.follow.to_webhook)?,
         })
     }
 }

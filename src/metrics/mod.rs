@@ -119,7 +119,7 @@ impl Metrics {
         );
         registry.register(
             "kev_sink_dead_lettered",
-            "Occurrences a sink refused for good and wrote to its dead-letter file",
+            "Occurrences a sink's endpoint refused for good (written to its dead-letter file when it has one)",
             m.sink_dead_lettered.clone(),
         );
         registry.register(

@@ -75,6 +75,9 @@ pub struct Ledger {
     /// Per sink: the highest acknowledgement seen (an item recorded after
     /// its sink already acknowledged past it is not pending).
     acked_up_to: Vec<Option<u64>>,
+    /// Some sink acknowledged something since the last snapshot (per-sink
+    /// progress, which the state file keeps, changed).
+    changed: bool,
 }
 
 /// The most sinks a ledger tracks (one bit each).
@@ -87,6 +90,7 @@ impl Ledger {
             entries: VecDeque::new(),
             pending: vec![VecDeque::new(); sinks],
             acked_up_to: vec![None; sinks],
+            changed: false,
         }
     }
 
@@ -123,6 +127,7 @@ impl Ledger {
                 break;
             }
             pending.pop_front();
+            self.changed = true;
             if let Some(e) = seq
                 .checked_sub(first)
                 .and_then(|i| self.entries.get_mut(i as usize))
@@ -228,15 +233,17 @@ impl Checkpoint {
         }
     }
 
-    /// Whether something changed since the last snapshot.
-    pub fn is_dirty(&self) -> bool {
-        self.dirty
+    /// Whether something changed since the last snapshot: an item applied,
+    /// or a sink's progress on items others have not acknowledged yet.
+    pub fn is_dirty(&self, ledger: &Ledger) -> bool {
+        self.dirty || ledger.changed
     }
 
     /// Take a snapshot of the header, `dedupe`'s delivered set and the
     /// occurrences `ledger` knows some sinks acknowledged.
-    pub fn snapshot(&mut self, dedupe: &Dedupe, ledger: &Ledger) -> Snapshot {
+    pub fn snapshot(&mut self, dedupe: &Dedupe, ledger: &mut Ledger) -> Snapshot {
         self.dirty = false;
+        ledger.changed = false;
         let h = &self.header;
         Snapshot {
             kind: STATE_KIND,
@@ -447,7 +454,7 @@ mod tests {
             },
             &mut d,
         );
-        let bytes = c.snapshot(&d, &Ledger::new(1)).to_bytes().unwrap();
+        let bytes = c.snapshot(&d, &mut Ledger::new(1)).to_bytes().unwrap();
         let s = State::parse(std::path::Path::new("x"), &bytes).unwrap();
         assert_eq!(s.resource_version.as_deref(), Some("10"));
         let uids: Vec<&str> = s.delivered.iter().map(|e| e.0.as_str()).collect();
@@ -456,6 +463,6 @@ mod tests {
             ["b"],
             "a was deleted, x never acknowledged: {unacked:?}"
         );
-        assert!(!c.is_dirty());
+        assert!(!c.is_dirty(&Ledger::new(1)));
     }
 }

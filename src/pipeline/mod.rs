@@ -343,7 +343,7 @@ impl Pipeline {
             if checkpoint_due
                 && let (Some((l, cp)), Some(d), Some(tx)) =
                     (&mut run.ledger, &mut self.dedupe, &snapshot_tx)
-                && cp.is_dirty()
+                && cp.is_dirty(l)
                 && let Ok(permit) = tx.try_reserve()
             {
                 d.prune(Utc::now());

@@ -17,8 +17,8 @@
 //!   docs/operations.md lists; its state file records the kube-system uid,
 //!   which the ClusterRole lets it read; restarted, it resumes and repeats
 //!   nothing, on stdout or in the archive.
-//! - Without the ClusterRoleBinding it exits 1 with one line naming `list`
-//!   on `events` and the ServiceAccount.
+//! - Without the ClusterRoleBinding it exits 1 with an error line naming
+//!   `list` on `events` and the ServiceAccount, after nothing but INFO.
 //!
 //! The objects have fixed names, the cluster-scoped ones too, so these
 //! tests take [`kev_system`] and run one at a time; each first makes the
@@ -37,7 +37,7 @@ use serde_json::{Value, json};
 
 use crate::support::events::{ago, base_time, micro, secs};
 use crate::support::{
-    Ev, Follower, InCluster, Obj, Occ, PATIENCE, Run, TestEnv, in_namespaces, occ, one_line,
+    Ev, Follower, InCluster, Obj, Occ, PATIENCE, Run, TestEnv, in_namespaces, occ,
 };
 
 /// deploy/'s namespace and ServiceAccount, and the user the apiserver
@@ -740,7 +740,16 @@ fn without_the_cluster_role_binding_kev_exits_1_naming_list_on_events() {
         "nothing archived in {}",
         archive.display()
     );
-    let line = one_line(&run.stderr);
+    // kev run logs at info (the metrics address); the error is the last
+    // line, and nothing was retried or warned about before it.
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let (line, before) = lines.split_last().expect("an error on stderr");
+    for l in before {
+        assert!(
+            l.contains(" INFO "),
+            "only INFO lines before the error: {l:?}"
+        );
+    }
     for needle in [
         "error: permission denied",
         "\"list\"",

@@ -147,6 +147,21 @@ impl Follower {
         (status.code(), self.stderr_now())
     }
 
+    /// Send `signal` (`HUP`, …) and go on: kev keeps running.
+    pub fn send(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal} {pid}");
+    }
+
+    /// kev's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stop kev and return its stderr.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();

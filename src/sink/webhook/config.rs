@@ -612,7 +612,8 @@ impl WebhookSinkConfig {
         let f = self.format;
         let only = |key: &str, set: bool, formats: &[FormatName], p: &mut Vec<String>| {
             if set && !formats.contains(&f) {
-                p.push(format!("{key}: not used by format {f:?}"));
+                let name = format!("{f:?}").to_lowercase();
+                p.push(format!("{key}: not used by format {name}"));
             }
         };
         use FormatName as N;

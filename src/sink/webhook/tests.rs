@@ -696,7 +696,7 @@ fn a_template_that_does_not_compile_or_render_is_a_check_error() {
         .unwrap_err();
     assert!(
         p.iter()
-            .any(|p| p.contains("template: not used by format Json")),
+            .any(|p| p.contains("template: not used by format json")),
         "{p:?}"
     );
 }
