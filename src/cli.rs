@@ -208,6 +208,10 @@ pub struct FilterArgs {
     #[arg(long = "for", value_name = "KIND/NAME")]
     pub for_object: Option<String>,
 
+    /// With --for: also the events of everything the object owns, transitively (a Deployment's ReplicaSets and their Pods; a CronJob's Jobs and their Pods), picked up as they appear.
+    #[arg(long, requires = "for_object")]
+    pub tree: bool,
+
     /// Only these event types (comma-separated: Normal,Warning).
     #[arg(long, value_name = "TYPES", value_delimiter = ',')]
     pub types: Vec<String>,

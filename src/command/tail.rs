@@ -16,6 +16,7 @@ use crate::config::ShipTo;
 use crate::config::{Follow, TailSettings};
 use crate::exit::Failure;
 use crate::model::Clock;
+use crate::model::owned::OwnedSet;
 use crate::pipeline::checkpoint::Checkpoint;
 use crate::pipeline::dedupe::{DEFAULT_CAP, Dedupe};
 use crate::pipeline::state::StateLock;
@@ -23,6 +24,7 @@ use crate::pipeline::{Pipeline, Route, resume};
 use crate::sink::{Sink, TerminalSink};
 use crate::source::discovery;
 use crate::source::list::ListOptions;
+use crate::source::tree::OwnerTracker;
 use crate::source::watch::{EventWatcher, Start, WatchOptions};
 
 /// How often the state file is written while something changes.
@@ -39,6 +41,8 @@ struct Prepared {
     /// A `--watch-only` cutoff kept by the state file.
     since: Option<chrono::DateTime<Utc>>,
     checkpoint: Option<Checkpoint>,
+    /// `--tree`: traces new children before the filter sees their events.
+    tracker: Option<OwnerTracker>,
     /// Held for the whole run: no second kev writes this state file.
     _lock: Option<StateLock>,
 }
@@ -111,7 +115,10 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
     opts.start = p.start;
     opts.event_ttl = s.event_ttl;
     opts.since = p.since;
-    let watcher = EventWatcher::new(p.cluster.client.clone(), p.cluster.url.clone(), opts);
+    let mut watcher = EventWatcher::new(p.cluster.client.clone(), p.cluster.url.clone(), opts);
+    if let Some(t) = p.tracker {
+        watcher = watcher.with_tracker(t);
+    }
     let report = pipeline
         .run_watch(watcher, s.follow != Follow::No, stop)
         .await
@@ -136,7 +143,34 @@ async fn prepare(s: &TailSettings) -> Result<Prepared, Failure> {
         )?),
         None => None,
     };
-    let filter = s.filter.build(target).map_err(Failure::usage)?;
+    let (filter, tracker) = match (&target, s.filter.tree) {
+        (Some(target), true) => {
+            let Some(ns) = namespace.clone() else {
+                return Err(Failure::usage(anyhow::anyhow!(
+                    "--tree needs the object's namespace: give -n NAMESPACE instead of -A"
+                )));
+            };
+            let set = Arc::new(OwnedSet::new(target.to_string()));
+            let tracker = OwnerTracker::start(
+                cluster.client.clone(),
+                &cluster.url,
+                &ns,
+                target,
+                Arc::clone(&set),
+                s.request_timeout,
+            )
+            .await
+            .map_err(|e| {
+                Failure::runtime(
+                    anyhow::Error::new(e)
+                        .context(format!("--tree: cannot read what {target} owns")),
+                )
+            })?;
+            let filter = s.filter.build_owned(set).map_err(Failure::usage)?;
+            (filter, Some(tracker))
+        }
+        _ => (s.filter.build(target).map_err(Failure::usage)?, None),
+    };
     let fs = filter.field_selector().to_string();
     let list = ListOptions {
         namespace: namespace.clone(),
@@ -188,6 +222,7 @@ async fn prepare(s: &TailSettings) -> Result<Prepared, Failure> {
         start,
         since,
         checkpoint,
+        tracker,
         _lock: lock,
     })
 }

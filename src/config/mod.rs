@@ -149,6 +149,8 @@ pub struct FilterSettings {
     sugar: Sugar,
     /// `--for`, parsed.
     pub for_object: Option<ObjectSpec>,
+    /// `--tree`: `--for`'s object and everything it owns.
+    pub tree: bool,
 }
 
 impl FilterSettings {
@@ -171,6 +173,7 @@ impl FilterSettings {
             kinds: args.kinds.clone(),
             namespaces,
             for_object: None,
+            owned: None,
             since: time_flag("--since", args.since.as_deref())?,
             until: time_flag("--until", args.until.as_deref())?,
             match_message: args.match_message.clone(),
@@ -198,6 +201,7 @@ impl FilterSettings {
             words: words.to_vec(),
             sugar,
             for_object,
+            tree: args.tree,
         };
         settings.build(None)?;
         Ok(settings)
@@ -212,9 +216,27 @@ impl FilterSettings {
         Ok(Filter::build(&self.words, &sugar)?)
     }
 
+    /// The filter with `--for --tree`'s owned set in place of `--for`.
+    pub fn build_owned(
+        &self,
+        owned: std::sync::Arc<crate::model::owned::OwnedSet>,
+    ) -> Result<Filter, SettingsError> {
+        let sugar = Sugar {
+            owned: Some(crate::filter::ast::Owned(owned)),
+            ..self.sugar.clone()
+        };
+        Ok(Filter::build(&self.words, &sugar)?)
+    }
+
     /// The filter with `--for` resolved offline (replay: kubectl's built-in
     /// names, or a Kind as the API spells it).
     pub fn build_offline(&self) -> Result<Filter, SettingsError> {
+        if self.tree {
+            return Err(SettingsError::Conflict(
+                "--tree needs a cluster to read owners from; a replay has none (use --for KIND/NAME alone)"
+                    .to_string(),
+            ));
+        }
         let target = match &self.for_object {
             Some(spec) => Some(
                 spec.offline_target()

@@ -22,6 +22,9 @@
 //!   state file of another cluster (the compaction and restart ones run alone).
 //!
 //! Every scenario asserts exact sets of occurrences `(uid, resourceVersion)`.
+//! - [`tree`]: `--for deploy/web --tree` over a Deployment, its ReplicaSets
+//!   and Pods made with owner references, and new children while following.
+//!
 //! Nothing sleeps to synchronize: waits poll for the expected output and
 //! give up after [`support::PATIENCE`].
 
@@ -32,4 +35,5 @@ mod list;
 mod rbac;
 mod resume;
 mod support;
+mod tree;
 mod watch;
