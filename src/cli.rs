@@ -148,9 +148,13 @@ pub struct ClusterArgs {
     #[arg(short = 'A', long = "all-namespaces", conflicts_with = "namespace")]
     pub all_namespaces: bool,
 
-    /// kubeconfig context to use.
-    #[arg(long, value_name = "NAME")]
+    /// kubeconfig context to use; several, comma-separated (`a,b,c`), read concurrently and merged with a CLUSTER column.
+    #[arg(long, value_name = "NAME[,NAME...]")]
     pub context: Option<String>,
+
+    /// Read every context of the kubeconfig, concurrently, merged with a CLUSTER column.
+    #[arg(long = "all-contexts", conflicts_with = "context")]
+    pub all_contexts: bool,
 
     /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, else in-cluster).
     #[arg(long, value_name = "PATH")]

@@ -126,6 +126,7 @@ impl OutputSettings {
     /// The table options, with or without the NAMESPACE column.
     pub fn table(&self, namespace_column: bool) -> TableOptions {
         TableOptions {
+            cluster_column: false,
             namespace_column,
             no_headers: self.no_headers,
             color: self.color,
@@ -289,6 +290,19 @@ pub struct TailSettings {
     /// `--to-file` and `--to-webhook`: where records go instead of the
     /// terminal (empty: the terminal).
     pub ship: Vec<ShipTo>,
+    /// Several clusters: `--context a,b` (the names) or `--all-contexts`.
+    pub contexts: Contexts,
+}
+
+/// Which clusters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contexts {
+    /// One: `--context NAME`, or the kubeconfig's current context.
+    One,
+    /// These, by name (`--context a,b`).
+    Named(Vec<String>),
+    /// Every context of the kubeconfig (`--all-contexts`).
+    All,
 }
 
 /// A sink named on the command line.
@@ -384,7 +398,41 @@ impl TailSettings {
                 reason: "must be longer than 0s".to_string(),
             }
         })?;
+        let contexts = match (&c.context, c.all_contexts) {
+            (_, true) => Contexts::All,
+            (Some(list), false) if list.contains(',') => {
+                let names: Vec<String> = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if names.is_empty() {
+                    return Err(SettingsError::Value {
+                        flag: "--context",
+                        value: list.clone(),
+                        reason: "names no context".to_string(),
+                    });
+                }
+                Contexts::Named(names)
+            }
+            _ => Contexts::One,
+        };
+        if contexts != Contexts::One {
+            if cli.follow.state_file.is_some() {
+                return Err(SettingsError::Conflict(
+                    "--state-file follows one cluster: run one kev per context with its own state file"
+                        .to_string(),
+                ));
+            }
+            if cli.filter.tree {
+                return Err(SettingsError::Conflict(
+                    "--tree reads one cluster's owners: give one --context".to_string(),
+                ));
+            }
+        }
         Ok(TailSettings {
+            contexts,
             cluster: ClusterOptions {
                 kubeconfig: c.kubeconfig.clone(),
                 context: c.context.clone(),

@@ -22,12 +22,15 @@
 //!   state file of another cluster (the compaction and restart ones run alone).
 //!
 //! Every scenario asserts exact sets of occurrences `(uid, resourceVersion)`.
+//! - [`contexts`]: `--context a,b` over this control plane and a second one
+//!   the test starts itself; one stopped is one line.
 //! - [`tree`]: `--for deploy/web --tree` over a Deployment, its ReplicaSets
 //!   and Pods made with owner references, and new children while following.
 //!
 //! Nothing sleeps to synchronize: waits poll for the expected output and
 //! give up after [`support::PATIENCE`].
 
+mod contexts;
 mod deploy;
 mod disruption;
 mod fake_vs_kubectl;
