@@ -358,3 +358,76 @@ mod tests {
         assert!(!ColorChoice::Auto.enabled(false, false));
     }
 }
+
+/// The command line with global flags written before a subcommand moved
+/// after it: `kev -v run --config x` as `kev run -v --config x`. Without
+/// this, the flags count as the top level's own arguments, which conflict
+/// with subcommands, and `run` would be read as a filter expression.
+pub fn hoist_global_flags(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let is_subcommand = |a: &std::ffi::OsString| {
+        a.to_str().is_some_and(|s| {
+            command
+                .get_subcommands()
+                .any(|c| c.get_name() == s || c.get_all_aliases().any(|al| al == s))
+        })
+    };
+    let mut globals = Vec::new();
+    let mut i = 1;
+    while i < args.len() {
+        let Some(a) = args[i].to_str() else { break };
+        let verbose = a == "--verbose"
+            || (a.starts_with('-') && a.len() > 1 && a[1..].chars().all(|c| c == 'v'));
+        if verbose || a.starts_with("--log-format=") {
+            globals.push(args[i].clone());
+            i += 1;
+        } else if a == "--log-format" && i + 1 < args.len() {
+            globals.push(args[i].clone());
+            globals.push(args[i + 1].clone());
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    if globals.is_empty() || i >= args.len() || !is_subcommand(&args[i]) {
+        return args;
+    }
+    let mut out = Vec::with_capacity(args.len());
+    out.push(args[0].clone());
+    out.push(args[i].clone());
+    out.extend(globals);
+    out.extend(args[i + 1..].iter().cloned());
+    out
+}
+
+#[cfg(test)]
+mod hoist_tests {
+    use super::*;
+
+    fn hoist(args: &[&str]) -> Vec<String> {
+        hoist_global_flags(args.iter().map(Into::into).collect())
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn global_flags_before_a_subcommand_go_after_it() {
+        assert_eq!(
+            hoist(&["kev", "-v", "--log-format", "json", "run", "--config", "x"]),
+            ["kev", "run", "-v", "--log-format", "json", "--config", "x"]
+        );
+        assert_eq!(
+            hoist(&["kev", "--log-format=json", "replay", "f"]),
+            ["kev", "replay", "--log-format=json", "f"]
+        );
+        // No subcommand: unchanged (`run` here would be an expression word
+        // only after other flags).
+        assert_eq!(hoist(&["kev", "-v", "-A"]), ["kev", "-v", "-A"]);
+        assert_eq!(hoist(&["kev", "-A", "run"]), ["kev", "-A", "run"]);
+        let cli = Cli::try_parse_from(hoist(&["kev", "-vv", "run", "--config", "x"])).unwrap();
+        assert_eq!(cli.verbose, 2);
+        assert!(matches!(cli.command, Some(Command::Run(_))));
+    }
+}
