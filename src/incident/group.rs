@@ -40,6 +40,8 @@ pub struct GroupKey {
 pub struct Group {
     /// Its key.
     pub key: GroupKey,
+    /// Its index in the summary (stable while the summary lives).
+    pub index: usize,
     /// Occurrences: the sum of its events' latest counts.
     pub count: i64,
     /// Distinct events.
@@ -58,9 +60,10 @@ pub struct Group {
 }
 
 impl Group {
-    fn new(key: GroupKey) -> Group {
+    fn new(key: GroupKey, index: usize) -> Group {
         Group {
             key,
+            index,
             count: 0,
             events: 0,
             objects: 0,
@@ -126,7 +129,7 @@ impl Summary {
             None => {
                 let i = self.groups.len();
                 self.index.insert(key.clone(), i);
-                self.groups.push(Group::new(key));
+                self.groups.push(Group::new(key, i));
                 i
             }
         };
@@ -193,6 +196,12 @@ impl Summary {
     /// The sum of all groups' counts.
     pub fn total(&self) -> i64 {
         self.groups.iter().map(|g| g.count).sum()
+    }
+
+    /// Forget event `uid` (its count stays in its group): a later update of
+    /// it would count in full. For events the apiserver has dropped.
+    pub fn forget(&mut self, uid: &str) {
+        self.events.remove(uid);
     }
 
     /// Distinct events added.

@@ -6,6 +6,7 @@
 //! src/sink/summary.rs); nothing here prints.
 
 pub mod group;
+pub mod live;
 pub mod normalize;
 pub mod workload;
 
