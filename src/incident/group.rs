@@ -188,6 +188,11 @@ impl Summary {
         v
     }
 
+    /// The groups in no order, without those an update emptied.
+    pub fn groups(&self) -> impl Iterator<Item = &Group> {
+        self.groups.iter().filter(|g| g.events > 0)
+    }
+
     /// Group `i`.
     pub fn group(&self, i: usize) -> &Group {
         &self.groups[i]

@@ -26,8 +26,9 @@ const BUCKET_SECS: i64 = 10;
 const BUCKETS_PER_MINUTE: i64 = 60 / BUCKET_SECS;
 const BUCKETS: i64 = WINDOW_MINUTES * BUCKETS_PER_MINUTE;
 
-/// Occurrences kept for regrouping under a new filter.
-pub const HISTORY: usize = 100_000;
+/// Occurrences kept for regrouping under a new filter and for a group's
+/// latest events.
+pub const HISTORY: usize = 50_000;
 
 /// How often (in occurrences added) events not updated for longer than the
 /// event TTL are forgotten.
@@ -115,11 +116,11 @@ pub struct Live {
     /// Per group: occurrences per bucket (bucket number since the epoch).
     buckets: Vec<BTreeMap<i64, i64>>,
     /// Per group: its latest events.
-    recent: Vec<VecDeque<Arc<Occurrence>>>,
     /// Per event uid: the count already counted (an update adds the rest),
     /// and the minute it was last updated.
     counted: HashMap<String, (i64, i64)>,
-    history: VecDeque<Arc<Occurrence>>,
+    /// The latest occurrences, each with its group (`None`: filtered out).
+    history: VecDeque<(Arc<Occurrence>, Option<usize>)>,
     received: u64,
     latest: Option<DateTime<Utc>>,
     /// Events not updated for this many minutes are forgotten (the
@@ -148,7 +149,6 @@ impl Live {
             filter: None,
             summary: Summary::new(None),
             buckets: Vec::new(),
-            recent: Vec::new(),
             counted: HashMap::new(),
             history: VecDeque::new(),
             received: 0,
@@ -168,6 +168,11 @@ impl Live {
     /// The latest last seen of any occurrence received.
     pub fn latest(&self) -> Option<DateTime<Utc>> {
         self.latest
+    }
+
+    /// Occurrences in the groups (after the view filter).
+    pub fn total(&self) -> i64 {
+        self.summary.total()
     }
 
     /// Events currently remembered (for memory bounds).
@@ -192,20 +197,20 @@ impl Live {
         if self.history.len() >= HISTORY {
             self.history.pop_front();
         }
-        self.history.push_back(Arc::clone(&occ));
-        self.apply(occ, now);
+        let group = self.apply(&occ, now);
+        self.history.push_back((occ, group));
     }
 
-    fn apply(&mut self, occ: Arc<Occurrence>, now: DateTime<Utc>) {
+    /// Count `occ` in its group, if the view filter keeps it; its group.
+    fn apply(&mut self, occ: &Occurrence, now: DateTime<Utc>) -> Option<usize> {
         if let Some(f) = &self.filter
             && !f.matches(&occ.event, now)
         {
-            return;
+            return None;
         }
-        let i = self.summary.add(&occ);
+        let i = self.summary.add(occ);
         if self.buckets.len() <= i {
             self.buckets.resize_with(i + 1, BTreeMap::new);
-            self.recent.resize_with(i + 1, VecDeque::new);
         }
         let e = &occ.event;
         let count = e.count.max(1);
@@ -227,11 +232,7 @@ impl Live {
             }
             self.buckets[i].pop_first();
         }
-        let recent = &mut self.recent[i];
-        if recent.len() >= RECENT_PER_GROUP {
-            recent.pop_front();
-        }
-        recent.push_back(occ);
+        Some(i)
     }
 
     /// Forget the events the apiserver has dropped by now.
@@ -253,21 +254,22 @@ impl Live {
         self.filter = filter.map(Arc::new);
         self.summary = Summary::new(None);
         self.buckets.clear();
-        self.recent.clear();
         self.counted.clear();
-        let history: Vec<Arc<Occurrence>> = self.history.iter().cloned().collect();
-        for occ in history {
-            self.apply(occ, now);
+        let mut history = std::mem::take(&mut self.history);
+        for (occ, group) in history.iter_mut() {
+            *group = self.apply(occ, now);
         }
+        self.history = history;
     }
 
-    /// The rows, ordered by `sort`.
-    pub fn rows(&self, now: DateTime<Utc>, sort: SortBy) -> Vec<Row<'_>> {
+    /// The first `limit` rows in the order `sort`, and how many groups
+    /// there are in all. Only those rows are sorted: a screen shows a few
+    /// dozen of what may be tens of thousands of groups.
+    pub fn rows(&self, now: DateTime<Utc>, sort: SortBy, limit: usize) -> (Vec<Row<'_>>, usize) {
         let this = bucket_of(now);
         let mut rows: Vec<Row<'_>> = self
             .summary
-            .ranked()
-            .into_iter()
+            .groups()
             .map(|g| {
                 let index = g.index;
                 // Minute k back is the six buckets k*60 s to (k+1)*60 s
@@ -291,26 +293,42 @@ impl Live {
                 }
             })
             .collect();
-        match sort {
-            SortBy::Warnings => rows.sort_by(|a, b| {
-                b.group
-                    .is_warning()
-                    .cmp(&a.group.is_warning())
-                    .then(b.group.count.cmp(&a.group.count))
-            }),
-            SortBy::Rate => rows.sort_by(|a, b| b.rates[0].total_cmp(&a.rates[0])),
-            SortBy::Count => rows.sort_by_key(|r| std::cmp::Reverse(r.group.count)),
-            SortBy::Recent => rows.sort_by_key(|r| std::cmp::Reverse(r.group.last_seen)),
+        let total = rows.len();
+        let order = |a: &Row<'_>, b: &Row<'_>| {
+            let first = match sort {
+                SortBy::Warnings => b.group.is_warning().cmp(&a.group.is_warning()),
+                SortBy::Rate => b.rates[0].total_cmp(&a.rates[0]),
+                SortBy::Count => std::cmp::Ordering::Equal,
+                SortBy::Recent => b.group.last_seen.cmp(&a.group.last_seen),
+            };
+            first
+                .then(b.group.count.cmp(&a.group.count))
+                .then(b.group.last_seen.cmp(&a.group.last_seen))
+                .then_with(|| a.group.key.cmp(&b.group.key))
+        };
+        if limit == 0 {
+            return (Vec::new(), total);
         }
-        rows
+        if rows.len() > limit {
+            rows.select_nth_unstable_by(limit - 1, order);
+            rows.truncate(limit);
+        }
+        rows.sort_by(order);
+        (rows, total)
     }
 
-    /// The latest events of group `index`, newest last.
+    /// The latest events of group `index` among the occurrences kept,
+    /// newest first, each event once (at its latest).
     pub fn events_of(&self, index: usize) -> Vec<Arc<Occurrence>> {
-        self.recent
-            .get(index)
-            .map(|r| r.iter().cloned().collect())
-            .unwrap_or_default()
+        let mut seen = std::collections::HashSet::new();
+        self.history
+            .iter()
+            .rev()
+            .filter(|(_, g)| *g == Some(index))
+            .filter(|(o, _)| seen.insert(o.event.uid.as_str()))
+            .take(RECENT_PER_GROUP)
+            .map(|(o, _)| Arc::clone(o))
+            .collect()
     }
 }
 
@@ -375,7 +393,7 @@ mod tests {
         live.add(occ("b", "BackOff", "Warning", 10, at(16, 0)), now);
         live.add(occ("c", "BackOff", "Warning", 30, at(10, 0)), now);
         live.add(occ("d", "BackOff", "Warning", 100, at(0, 0)), now);
-        let rows = live.rows(now, SortBy::Warnings);
+        let rows = live.rows(now, SortBy::Warnings, 100).0;
         assert_eq!(rows.len(), 1);
         let r = &rows[0];
         assert_eq!(r.group.count, 146);
@@ -392,19 +410,23 @@ mod tests {
         let mut live = Live::new();
         live.add(occ("n", "Pulled", "Normal", 50, at(4, 0)), now);
         live.add(occ("w", "BackOff", "Warning", 3, at(4, 0)), now);
-        let rows = live.rows(now, SortBy::Warnings);
+        let rows = live.rows(now, SortBy::Warnings, 100).0;
         assert_eq!(rows[0].group.key.reason.as_deref(), Some("BackOff"));
         assert_eq!(
-            live.rows(now, SortBy::Count)[0].group.key.reason.as_deref(),
+            live.rows(now, SortBy::Count, 100).0[0]
+                .group
+                .key
+                .reason
+                .as_deref(),
             Some("Pulled")
         );
         live.set_filter(Some(Filter::parse("type=Normal").unwrap()), now);
-        let rows = live.rows(now, SortBy::Warnings);
+        let rows = live.rows(now, SortBy::Warnings, 100).0;
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].group.key.reason.as_deref(), Some("Pulled"));
         assert_eq!(live.events_of(rows[0].index).len(), 1);
         live.set_filter(None, now);
-        assert_eq!(live.rows(now, SortBy::Warnings).len(), 2);
+        assert_eq!(live.rows(now, SortBy::Warnings, 100).0.len(), 2);
         assert_eq!(live.received(), 2);
     }
 
@@ -421,12 +443,46 @@ mod tests {
             SWEEP_EVERY,
             "the old event is forgotten"
         );
-        let rows = live.rows(now, SortBy::Count);
+        let rows = live.rows(now, SortBy::Count, 100).0;
         let backoff = rows
             .iter()
             .find(|r| r.group.key.reason.as_deref() == Some("BackOff"));
         assert_eq!(backoff.unwrap().group.count, 5, "its count stays");
         assert_eq!(live.latest(), Some(at(99, 0)));
+    }
+
+    #[test]
+    fn the_first_rows_of_many_are_those_of_the_full_order() {
+        let now = at(5, 0);
+        let mut live = Live::new();
+        for (n, reason) in ["A", "B", "C", "D", "E", "F", "G"].iter().enumerate() {
+            let ty = if n % 2 == 0 { "Warning" } else { "Normal" };
+            live.add(occ(reason, reason, ty, n as i64 + 1, at(4, 0)), now);
+        }
+        for sort in [
+            SortBy::Warnings,
+            SortBy::Rate,
+            SortBy::Count,
+            SortBy::Recent,
+        ] {
+            let (all, total) = live.rows(now, sort, 100);
+            assert_eq!(total, 7);
+            let (first, total) = live.rows(now, sort, 3);
+            assert_eq!(total, 7);
+            let names = |rows: &[Row<'_>]| -> Vec<String> {
+                rows.iter()
+                    .map(|r| r.group.key.reason.clone().unwrap())
+                    .collect()
+            };
+            assert_eq!(names(&first), names(&all[..3]), "{sort:?}");
+        }
+        // Warnings first (G, E, C, A by count), then the Normals.
+        let (all, _) = live.rows(now, SortBy::Warnings, 100);
+        let names: Vec<&str> = all
+            .iter()
+            .map(|r| r.group.key.reason.as_deref().unwrap())
+            .collect();
+        assert_eq!(names, ["G", "E", "C", "A", "F", "D", "B"]);
     }
 
     #[test]

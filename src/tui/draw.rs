@@ -43,7 +43,7 @@ fn status(app: &App) -> Line<'static> {
             "{} received, {} in {} groups │ sort: {}",
             v.received,
             v.shown,
-            v.rows.len(),
+            v.groups,
             app.sort.name()
         )),
     ];

@@ -60,9 +60,11 @@ pub struct View {
     pub now: Option<DateTime<Utc>>,
     /// Occurrences received from the source.
     pub received: u64,
-    /// Occurrences in the groups shown (after the view filter).
+    /// Occurrences in the groups (after the view filter).
     pub shown: i64,
-    /// The groups, in the chosen order.
+    /// Groups in all.
+    pub groups: usize,
+    /// The first groups, in the chosen order (as many as the view needs).
     pub rows: Vec<GroupRow>,
 }
 
@@ -137,7 +139,13 @@ pub struct App {
     pub filter: String,
     /// A line for the status bar: (text, is an error).
     pub notice: Option<(String, bool)>,
+    /// How many groups a snapshot takes (grows as the selection goes down).
+    limit: usize,
 }
+
+/// Groups taken per snapshot at first, and added as the selection nears
+/// the end of them.
+const PAGE: usize = 200;
 
 /// Rate as shown: `0`, `2.5`, `12`.
 pub fn rate(r: f64) -> String {
@@ -163,6 +171,7 @@ impl App {
             mode: Mode::Groups,
             filter: String::new(),
             notice: None,
+            limit: PAGE,
         };
         app.refresh(true);
         app
@@ -181,8 +190,8 @@ impl App {
         let live = self.shared.live.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.shared.clock.now(&live);
         let selected = self.view.rows.get(self.selected).map(|r| r.index);
-        let rows: Vec<GroupRow> = live
-            .rows(now, self.sort)
+        let (rows, groups) = live.rows(now, self.sort, self.limit);
+        let rows: Vec<GroupRow> = rows
             .into_iter()
             .map(|r| {
                 let g = r.group;
@@ -207,7 +216,8 @@ impl App {
         self.view = View {
             now: Some(now),
             received: live.received(),
-            shown: rows.iter().map(|r| r.count).sum(),
+            shown: live.total(),
+            groups,
             rows,
         };
         drop(live);
@@ -285,6 +295,17 @@ impl App {
     }
 
     fn on_groups_key(&mut self, key: KeyEvent) -> Action {
+        // Moving down past what the snapshot holds takes more groups.
+        let wants = match key.code {
+            KeyCode::Down | KeyCode::Char('j') => self.selected + 2,
+            KeyCode::PageDown => self.selected + 21,
+            KeyCode::End | KeyCode::Char('G') => usize::MAX,
+            _ => 0,
+        };
+        if wants > self.view.rows.len() && self.view.rows.len() < self.view.groups {
+            self.limit = wants.saturating_add(PAGE).min(self.view.groups);
+            self.refresh(true);
+        }
         let last = self.view.rows.len().saturating_sub(1);
         match key.code {
             KeyCode::Char('q') => return Action::Quit,
@@ -348,10 +369,9 @@ impl App {
         };
         let live = self.shared.live.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.shared.clock.now(&live);
-        let mut events: Vec<EventRow> = live
+        let events: Vec<EventRow> = live
             .events_of(row.index)
             .iter()
-            .rev()
             .map(|o| {
                 let e = &o.event;
                 EventRow {
@@ -364,20 +384,6 @@ impl App {
                 }
             })
             .collect();
-        // An event updated several times is shown once, at its latest.
-        let mut seen = std::collections::HashSet::new();
-        let ids: Vec<_> = live
-            .events_of(row.index)
-            .iter()
-            .rev()
-            .map(|o| o.event.uid.clone())
-            .collect();
-        let mut i = 0;
-        events.retain(|_| {
-            let keep = seen.insert(ids[i].clone());
-            i += 1;
-            keep
-        });
         drop(live);
         let title = format!(
             "{} {} · {} · {} · {} occurrences, {} objects",
@@ -401,7 +407,11 @@ impl App {
 
     /// Whether the groups come from several clusters.
     pub fn cluster_column(&self) -> bool {
-        self.view.rows.iter().any(|r| !r.cluster.is_empty())
+        let mut it = self.view.rows.iter().map(|r| &r.cluster);
+        match it.next() {
+            Some(first) => it.any(|c| c != first),
+            None => false,
+        }
     }
 
     /// Whether the groups span several namespaces.

@@ -1,6 +1,6 @@
 //! The loop: keys (read on a thread of their own), ticks, data and the
 //! source's end arrive on one channel; the screen is redrawn after a key at
-//! once, after data at most four times a second, and every second as time
+//! once, after data at most twice a second, and every second as time
 //! moves the rates.
 
 use std::time::{Duration, Instant};
@@ -35,7 +35,7 @@ impl Drop for Restore {
     }
 }
 
-const REDRAW_DATA: Duration = Duration::from_millis(250);
+const REDRAW_DATA: Duration = Duration::from_millis(500);
 const REDRAW_TIME: Duration = Duration::from_secs(1);
 
 /// How the view ended.
