@@ -4,8 +4,9 @@
 //! Settings → the inputs → the terminal sink (sorting everything for
 //! `-o table|wide`, streaming otherwise) → the pipeline, which hands the
 //! filter to the reader as its prefilter and the sink's encoder to the
-//! parallel reader. Malformed lines are reported as they are met; if there
-//! were any, the exit code is 1.
+//! parallel reader. Malformed lines, and inputs that cannot be read (a
+//! missing file, a directory), are reported as they are met and the other
+//! inputs are still read; if there were any, the exit code is 1.
 
 use std::sync::Arc;
 
@@ -20,10 +21,9 @@ use crate::source::replay::Replay;
 
 /// Run `kev replay`.
 pub async fn run(s: ReplaySettings, stop: CancellationToken) -> Result<(), Failure> {
-    let mut inputs = Vec::with_capacity(s.files.len());
-    for f in &s.files {
-        inputs.push(Replay::open(f).map_err(Failure::runtime)?);
-    }
+    // Opened here, read in turn: one that cannot be opened is reported
+    // when its turn comes, as its only item.
+    let inputs: Vec<Replay> = s.files.iter().map(|f| Replay::open(f)).collect();
     let sink = TerminalSink::new(s.output.format, s.output.table(s.namespace_column), s.clock)
         .sort_until_close(is_table(s.output.format));
     let pipeline = Pipeline {
@@ -41,12 +41,23 @@ pub async fn run(s: ReplaySettings, stop: CancellationToken) -> Result<(), Failu
         .run_replay(inputs, stop)
         .await
         .map_err(Failure::runtime)?;
-    if report.skipped > 0 {
-        let n = report.skipped;
-        return Err(Failure::runtime(anyhow::anyhow!(
-            "{n} malformed {} skipped (reported above)",
-            if n == 1 { "line was" } else { "lines were" }
-        )));
-    }
-    Ok(())
+    let lines = report.skipped - report.unreadable;
+    let unreadable = report.unreadable;
+    let what = match (unreadable, lines) {
+        (0, 0) => return Ok(()),
+        (0, n) => malformed(n),
+        (n, 0) => unread(n),
+        (i, n) => format!("{} and {}", unread(i), malformed(n)),
+    };
+    Err(Failure::runtime(anyhow::anyhow!("{what} (reported above)")))
+}
+
+fn malformed(n: u64) -> String {
+    let what = if n == 1 { "line was" } else { "lines were" };
+    format!("{n} malformed {what} skipped")
+}
+
+fn unread(n: u64) -> String {
+    let what = if n == 1 { "input" } else { "inputs" };
+    format!("{n} {what} could not be read")
 }
