@@ -1,7 +1,7 @@
 //! `kev replay` on hostile and unusual inputs, through the binary: lists of
 //! any size on one line (`kubectl get --raw /api/v1/events`) and
 //! pretty-printed, streamed in bounded memory (peak RSS of the child
-//! measured with wait4, never a time); YAML nested too deep for its parser;
+//! measured with wait4 by a small launcher, never a time); YAML nested too deep for its parser;
 //! objects that are not Events; missing and unreadable inputs among good
 //! ones; and `-o yaml` that a YAML 1.1 reader loads with strings intact.
 
@@ -85,16 +85,82 @@ struct Measured {
     peak_rss_bytes: u64,
 }
 
-/// Run `cmd` to completion with stdout and stderr in files, and read the
-/// child's peak RSS from wait4's rusage.
+/// The variable that makes this test binary the launcher of
+/// [`run_measured`]: what to run, as JSON.
+const LAUNCH: &str = "KEV_TEST_LAUNCH";
+
+/// Run `cmd` to completion with stdout and stderr in files, and measure the
+/// child's peak RSS, through a launcher: this test binary run again, which
+/// spawns kev, reaps it with wait4 and writes its exit status and
+/// `ru_maxrss` to a file ([`launcher`]).
+///
+/// Why not wait4 from here: a child's `ru_maxrss` starts at the high-water
+/// mark of the address space it execs from, and a child spawned by this
+/// process (posix_spawn's child shares it until exec; a fork copies it)
+/// execs from this test process's, tens of MiB while other tests hold the
+/// output they read. Measured that way kev's peak read 27 MiB where it was
+/// 13 MiB, and a bound could fail on what another test held. The launcher
+/// is small, so the figure is kev's own (the launcher's few MiB at most).
 fn run_measured(cmd: &mut Command, dir: &Path) -> Measured {
     let out = dir.join("stdout");
     let err = dir.join("stderr");
+    let result = dir.join("rusage");
+    let spec = json!({
+        "program": cmd.get_program().to_string_lossy(),
+        "args": cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>(),
+        "env": cmd.get_envs()
+            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.map(|v| v.to_string_lossy().into_owned())))
+            .collect::<Vec<_>>(),
+        "stdout": out, "stderr": err, "result": result,
+    });
+    let launched = Command::new(std::env::current_exe().unwrap())
+        .args(["launcher", "--exact", "--test-threads", "1", "--quiet"])
+        .env(LAUNCH, spec.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn the launcher");
+    assert!(
+        launched.status.success(),
+        "launcher: {}{}",
+        String::from_utf8_lossy(&launched.stdout),
+        String::from_utf8_lossy(&launched.stderr)
+    );
+    let r: Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
+    let maxrss_kib = r["maxrss_kib"].as_u64().unwrap();
+    eprintln!("peak RSS of {cmd:?}: {maxrss_kib} KiB");
+    Measured {
+        code: r["code"].as_i64().map(|c| c as i32),
+        stdout: std::fs::read_to_string(&out).unwrap(),
+        stderr: std::fs::read_to_string(&err).unwrap(),
+        peak_rss_bytes: maxrss_kib * 1024,
+    }
+}
+
+/// Not a test of its own: with [`LAUNCH`] set, the launcher of
+/// [`run_measured`]; without it, nothing.
+#[test]
+fn launcher() {
+    let Ok(spec) = std::env::var(LAUNCH) else {
+        return;
+    };
+    let spec: Value = serde_json::from_str(&spec).unwrap();
+    let path = |k: &str| PathBuf::from(spec[k].as_str().unwrap());
+    let mut cmd = Command::new(spec["program"].as_str().unwrap());
+    for a in spec["args"].as_array().unwrap() {
+        cmd.arg(a.as_str().unwrap());
+    }
+    for kv in spec["env"].as_array().unwrap() {
+        match kv[1].as_str() {
+            Some(v) => cmd.env(kv[0].as_str().unwrap(), v),
+            None => cmd.env_remove(kv[0].as_str().unwrap()),
+        };
+    }
     // Reaped by wait4 below, which std's wait cannot do with the rusage.
     #[allow(clippy::zombie_processes)]
     let child = cmd
-        .stdout(Stdio::from(File::create(&out).unwrap()))
-        .stderr(Stdio::from(File::create(&err).unwrap()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(File::create(path("stdout")).unwrap()))
+        .stderr(Stdio::from(File::create(path("stderr")).unwrap()))
         .spawn()
         .expect("spawn kev");
     let pid = child.id() as libc::pid_t;
@@ -105,14 +171,9 @@ fn run_measured(cmd: &mut Command, dir: &Path) -> Measured {
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    eprintln!("peak RSS of {cmd:?}: {} KiB", usage.ru_maxrss);
-    Measured {
-        code,
-        stdout: std::fs::read_to_string(&out).unwrap(),
-        stderr: std::fs::read_to_string(&err).unwrap(),
-        // Linux reports ru_maxrss in KiB.
-        peak_rss_bytes: usage.ru_maxrss as u64 * 1024,
-    }
+    // Linux reports ru_maxrss in KiB.
+    let result = json!({"code": code, "maxrss_kib": usage.ru_maxrss});
+    std::fs::write(path("result"), result.to_string()).unwrap();
 }
 
 fn replay_measured(dir: &Path, file: &Path, expr: &[&str]) -> Measured {

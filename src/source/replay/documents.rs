@@ -141,14 +141,21 @@ fn one(v: serde_json::Value) -> Result<(Event, RecordContext), String> {
 pub(super) const MAX_YAML_DEPTH: usize = 128;
 
 /// The first line (1-based) at which `data` may be nested deeper than
-/// `limit`, or `None`. An estimate from above, in one pass: block
-/// indentation levels, plus the `- `, `? ` and `: ` indicators on a line
-/// (`- - - x` nests on one line), plus open flow brackets. Quoted
-/// scalars, comments and block scalars (`|`, `>`) are skipped, and a `[`
-/// or `{` counts only where a node can start, so text such as `failed
-/// [x]` in a message does not.
+/// `limit`, or `None`. An estimate from above, in one pass: the `- `, `? `
+/// and `: ` indicators on a line (`- - - x` nests on one line), plus open
+/// flow brackets, plus the depth of the line it is indented under (the
+/// depth reached on that line, not one level per indentation: `- - - k:`
+/// and then an indented line nest four levels and more), plus one for a
+/// block sequence at its key's own indentation. Quoted scalars, comments
+/// and block scalars (`|`, `>`) are skipped, and a `[` or `{` counts only
+/// where a node can start, so text such as `failed [x]` in a message does
+/// not.
 pub(super) fn yaml_nesting_over(data: &[u8], limit: usize) -> Option<u64> {
-    let mut indents: Vec<usize> = Vec::new();
+    // The lines a line may be indented under: (indentation, the depth
+    // reached on that line).
+    let mut indents: Vec<(usize, usize)> = Vec::new();
+    // The depth of the line the current one is indented under.
+    let mut base = 0usize;
     let mut flow = 0usize;
     let mut quote: Option<u8> = None;
     // The indentation of the line that opened a block scalar.
@@ -168,11 +175,13 @@ pub(super) fn yaml_nesting_over(data: &[u8], limit: usize) -> Option<u64> {
             if blank || content[0] == b'#' {
                 continue;
             }
-            while indents.last().is_some_and(|&i| i >= indent) {
+            while indents.last().is_some_and(|&(i, _)| i >= indent) {
                 indents.pop();
             }
-            indents.push(indent);
+            base = indents.last().map_or(0, |&(_, depth)| depth);
+            indents.push((indent, base));
         }
+        let block_line = quote.is_none() && flow == 0;
         let mut on_line = 0usize;
         let mut node_start = quote.is_none();
         let mut i = 0;
@@ -224,9 +233,12 @@ pub(super) fn yaml_nesting_over(data: &[u8], limit: usize) -> Option<u64> {
                 }
                 _ => node_start = false,
             }
-            if indents.len() + on_line + flow > limit {
+            if base + 1 + on_line + flow > limit {
                 return Some(line_no);
             }
+        }
+        if block_line && let Some(last) = indents.last_mut() {
+            last.1 = base + on_line;
         }
     }
     None

@@ -43,6 +43,8 @@
 //! (`filter_line`) to blocks of lines on several threads.
 
 mod documents;
+#[cfg(test)]
+mod fuzz_tests;
 mod input;
 mod lines;
 pub mod parallel;
@@ -806,11 +808,16 @@ mod tests {
             "{}",
             bad[0]
         );
-        // Block nesting, on one line and by indentation.
+        // Block nesting, on one line and by indentation, and both: each
+        // line nests 41 levels under the one before (3,280 in all, though
+        // no line is indented more than 80 levels deep).
         for yaml in [
             format!("a: {}x\n", "- ".repeat(100_000)),
             (0..300)
                 .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+                .collect(),
+            (0..80)
+                .map(|i| format!("{}{}k:\n", " ".repeat(i * 82), "- ".repeat(40)))
                 .collect(),
         ] {
             let (_, bad, _) = read(yaml.into_bytes());
