@@ -148,9 +148,13 @@ pub struct ClusterArgs {
     #[arg(short = 'A', long = "all-namespaces", conflicts_with = "namespace")]
     pub all_namespaces: bool,
 
-    /// kubeconfig context to use.
-    #[arg(long, value_name = "NAME")]
+    /// kubeconfig context to use; several, comma-separated (`a,b,c`), read concurrently and merged with a CLUSTER column.
+    #[arg(long, value_name = "NAME[,NAME...]")]
     pub context: Option<String>,
+
+    /// Read every context of the kubeconfig, concurrently, merged with a CLUSTER column.
+    #[arg(long = "all-contexts", conflicts_with = "context")]
+    pub all_contexts: bool,
 
     /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, else in-cluster).
     #[arg(long, value_name = "PATH")]
@@ -208,6 +212,10 @@ pub struct FilterArgs {
     #[arg(long = "for", value_name = "KIND/NAME")]
     pub for_object: Option<String>,
 
+    /// With --for: also the events of everything the object owns, transitively (a Deployment's ReplicaSets and their Pods; a CronJob's Jobs and their Pods), picked up as they appear.
+    #[arg(long, requires = "for_object")]
+    pub tree: bool,
+
     /// Only these event types (comma-separated: Normal,Warning).
     #[arg(long, value_name = "TYPES", value_delimiter = ',')]
     pub types: Vec<String>,
@@ -247,6 +255,10 @@ pub struct OutputArgs {
     /// When to colour output (`NO_COLOR` turns `auto` off).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Group the events by namespace, type, reason, workload and message shape, ranked by occurrences (a table, or one kev/summary/v1 record per group with -o json|yaml|ndjson; docs/incidents.md).
+    #[arg(long)]
+    pub summary: bool,
 }
 
 impl Default for OutputArgs {
@@ -255,6 +267,7 @@ impl Default for OutputArgs {
             output: OutputFormat::Table,
             no_headers: false,
             color: ColorChoice::Auto,
+            summary: false,
         }
     }
 }
@@ -343,5 +356,78 @@ mod tests {
         assert!(ColorChoice::Auto.enabled(true, false));
         assert!(!ColorChoice::Auto.enabled(true, true));
         assert!(!ColorChoice::Auto.enabled(false, false));
+    }
+}
+
+/// The command line with global flags written before a subcommand moved
+/// after it: `kev -v run --config x` as `kev run -v --config x`. Without
+/// this, the flags count as the top level's own arguments, which conflict
+/// with subcommands, and `run` would be read as a filter expression.
+pub fn hoist_global_flags(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let is_subcommand = |a: &std::ffi::OsString| {
+        a.to_str().is_some_and(|s| {
+            command
+                .get_subcommands()
+                .any(|c| c.get_name() == s || c.get_all_aliases().any(|al| al == s))
+        })
+    };
+    let mut globals = Vec::new();
+    let mut i = 1;
+    while i < args.len() {
+        let Some(a) = args[i].to_str() else { break };
+        let verbose = a == "--verbose"
+            || (a.starts_with('-') && a.len() > 1 && a[1..].chars().all(|c| c == 'v'));
+        if verbose || a.starts_with("--log-format=") {
+            globals.push(args[i].clone());
+            i += 1;
+        } else if a == "--log-format" && i + 1 < args.len() {
+            globals.push(args[i].clone());
+            globals.push(args[i + 1].clone());
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    if globals.is_empty() || i >= args.len() || !is_subcommand(&args[i]) {
+        return args;
+    }
+    let mut out = Vec::with_capacity(args.len());
+    out.push(args[0].clone());
+    out.push(args[i].clone());
+    out.extend(globals);
+    out.extend(args[i + 1..].iter().cloned());
+    out
+}
+
+#[cfg(test)]
+mod hoist_tests {
+    use super::*;
+
+    fn hoist(args: &[&str]) -> Vec<String> {
+        hoist_global_flags(args.iter().map(Into::into).collect())
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn global_flags_before_a_subcommand_go_after_it() {
+        assert_eq!(
+            hoist(&["kev", "-v", "--log-format", "json", "run", "--config", "x"]),
+            ["kev", "run", "-v", "--log-format", "json", "--config", "x"]
+        );
+        assert_eq!(
+            hoist(&["kev", "--log-format=json", "replay", "f"]),
+            ["kev", "replay", "--log-format=json", "f"]
+        );
+        // No subcommand: unchanged (`run` here would be an expression word
+        // only after other flags).
+        assert_eq!(hoist(&["kev", "-v", "-A"]), ["kev", "-v", "-A"]);
+        assert_eq!(hoist(&["kev", "-A", "run"]), ["kev", "-A", "run"]);
+        let cli = Cli::try_parse_from(hoist(&["kev", "-vv", "run", "--config", "x"])).unwrap();
+        assert_eq!(cli.verbose, 2);
+        assert!(matches!(cli.command, Some(Command::Run(_))));
     }
 }

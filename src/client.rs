@@ -91,6 +91,37 @@ fn default_kubeconfig_path() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| Path::new(&h).join(".kube").join("config"))
 }
 
+/// The context names of the kubeconfig `connect` would read (`--all-contexts`),
+/// in the file's order.
+pub fn context_names(opts: &ClusterOptions) -> Result<Vec<String>, ConnectError> {
+    let kc = match &opts.kubeconfig {
+        Some(path) => {
+            Kubeconfig::read_from(path).map_err(|e| ConnectError::KubeconfigUnreadable {
+                path: path.display().to_string(),
+                source: e,
+            })?
+        }
+        None => {
+            let home = default_kubeconfig_path();
+            let env = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty());
+            if env.is_none() && !home.as_ref().is_some_and(|p| p.exists()) {
+                return Err(ConnectError::NoConfig {
+                    home: home
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "~/.kube/config".into()),
+                });
+            }
+            let path = env
+                .map(|v| v.to_string_lossy().into_owned())
+                .or_else(|| home.as_ref().map(|p| p.display().to_string()))
+                .unwrap_or_default();
+            Kubeconfig::read()
+                .map_err(|e| ConnectError::KubeconfigUnreadable { path, source: e })?
+        }
+    };
+    Ok(kc.contexts.into_iter().map(|c| c.name).collect())
+}
+
 /// Build a client from `--kubeconfig`, `$KUBECONFIG`, `~/.kube/config` or the
 /// in-cluster service account, in that order, as kubectl does.
 pub async fn connect(opts: &ClusterOptions) -> Result<Cluster, ConnectError> {

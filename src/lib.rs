@@ -17,6 +17,8 @@
 //!   machine, paged list, discovery for `--for`, the cluster's identity, and
 //!   replay of saved dumps. Sources never filter by themselves or print.
 //! - [`filter`]: the filter language (parser, compiler, pushdown planner).
+//! - [`incident`]: events grouped by what is going wrong (namespace, type,
+//!   reason, workload, message shape), for `--summary`.
 //! - [`pipeline`]: wiring, the dedupe stage, the router (a bounded queue and
 //!   a task per sink), the ledger of acknowledgements, the checkpoint and
 //!   the state file, one stop signal.
@@ -40,6 +42,7 @@ pub mod config;
 pub mod escape;
 pub mod exit;
 pub mod filter;
+pub mod incident;
 pub mod metrics;
 pub mod model;
 pub mod output;

@@ -40,7 +40,8 @@ fn limit_malloc_arenas() {
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
-    let cli = match kev::cli::Cli::try_parse() {
+    let args = kev::cli::hoist_global_flags(std::env::args_os().collect());
+    let cli = match kev::cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help/version to stdout (exit 0) and errors to stderr (exit 2).

@@ -2,7 +2,8 @@
 //! saved dumps.
 //!
 //! Settings → the inputs → the terminal sink (sorting everything for
-//! `-o table|wide`, streaming otherwise) → the pipeline, which hands the
+//! `-o table|wide`, streaming otherwise), or with `--summary` the summary
+//! sink → the pipeline, which hands the
 //! filter to the reader as its prefilter and the sink's encoder to the
 //! parallel reader. Malformed lines, and inputs that cannot be read (a
 //! missing file, a directory), are reported as they are met and the other
@@ -16,7 +17,7 @@ use crate::config::ReplaySettings;
 use crate::exit::Failure;
 use crate::output::is_table;
 use crate::pipeline::{Pipeline, Route};
-use crate::sink::TerminalSink;
+use crate::sink::{Sink, SummarySink, TerminalSink};
 use crate::source::replay::Replay;
 
 /// Run `kev replay`.
@@ -24,8 +25,19 @@ pub async fn run(s: ReplaySettings, stop: CancellationToken) -> Result<(), Failu
     // Opened here, read in turn: one that cannot be opened is reported
     // when its turn comes, as its only item.
     let inputs: Vec<Replay> = s.files.iter().map(|f| Replay::open(f)).collect();
-    let sink = TerminalSink::new(s.output.format, s.output.table(s.namespace_column), s.clock)
-        .sort_until_close(is_table(s.output.format));
+    let sink: Box<dyn Sink> = if s.output.summary {
+        Box::new(SummarySink::new(
+            s.output.format,
+            s.output.summary_columns(s.namespace_column),
+            s.clock,
+            None,
+        ))
+    } else {
+        Box::new(
+            TerminalSink::new(s.output.format, s.output.table(s.namespace_column), s.clock)
+                .sort_until_close(is_table(s.output.format)),
+        )
+    };
     let pipeline = Pipeline {
         filter: Arc::new(s.filter),
         clock: s.clock,
@@ -33,7 +45,7 @@ pub async fn run(s: ReplaySettings, stop: CancellationToken) -> Result<(), Failu
         include_deleted: false,
         checkpoint: None,
         checkpoint_interval: std::time::Duration::from_secs(1),
-        routes: vec![Route::to(Box::new(sink))],
+        routes: vec![Route::to(sink)],
         cluster: None,
         metrics: None,
     };

@@ -16,6 +16,7 @@ use crate::config::ShipTo;
 use crate::config::{Follow, TailSettings};
 use crate::exit::Failure;
 use crate::model::Clock;
+use crate::model::owned::OwnedSet;
 use crate::pipeline::checkpoint::Checkpoint;
 use crate::pipeline::dedupe::{DEFAULT_CAP, Dedupe};
 use crate::pipeline::state::StateLock;
@@ -23,6 +24,7 @@ use crate::pipeline::{Pipeline, Route, resume};
 use crate::sink::{Sink, TerminalSink};
 use crate::source::discovery;
 use crate::source::list::ListOptions;
+use crate::source::tree::OwnerTracker;
 use crate::source::watch::{EventWatcher, Start, WatchOptions};
 
 /// How often the state file is written while something changes.
@@ -39,6 +41,8 @@ struct Prepared {
     /// A `--watch-only` cutoff kept by the state file.
     since: Option<chrono::DateTime<Utc>>,
     checkpoint: Option<Checkpoint>,
+    /// `--tree`: traces new children before the filter sees their events.
+    tracker: Option<OwnerTracker>,
     /// Held for the whole run: no second kev writes this state file.
     _lock: Option<StateLock>,
 }
@@ -52,8 +56,131 @@ fn sink_names(s: &TailSettings) -> Vec<String> {
     }
 }
 
+/// The sinks: the summary, the terminal, or `--to-file`/`--to-webhook`'s.
+fn routes(
+    s: &TailSettings,
+    namespace_column: bool,
+    cluster_column: bool,
+    note: String,
+) -> Result<Vec<Route>, Failure> {
+    if s.output.summary {
+        let mut columns = s.output.summary_columns(namespace_column);
+        columns.cluster = cluster_column;
+        let sink = crate::sink::SummarySink::new(s.output.format, columns, Clock::System, None)
+            .empty_note(Some(note));
+        return Ok(vec![Route::to(Box::new(sink))]);
+    }
+    if s.ship.is_empty() {
+        let mut table = s.output.table(namespace_column);
+        table.cluster_column = cluster_column;
+        let sink =
+            TerminalSink::new(s.output.format, table, Clock::System).empty_listing_note(Some(note));
+        return Ok(vec![Route::to(Box::new(sink))]);
+    }
+    let mut routes = Vec::new();
+    for (to, name) in s.ship.iter().zip(ShipTo::names(&s.ship)) {
+        let sink: Box<dyn Sink> = match to {
+            ShipTo::File(c) => Box::new(c.build(&name).map_err(Failure::runtime)?),
+            ShipTo::Webhook(c) => Box::new(c.build(&name).map_err(Failure::runtime)?),
+        };
+        routes.push(Route::to(sink));
+    }
+    Ok(routes)
+}
+
+/// Several clusters (`--context a,b`, `--all-contexts`): one watch per
+/// context, merged by the pipeline; `--for` resolved offline (kubectl's
+/// built-in names, or a Kind), one filter for all. A cluster that fails is
+/// one line on stderr, the others go on, and the exit code is 1.
+async fn run_many(
+    s: TailSettings,
+    contexts: Vec<String>,
+    stop: CancellationToken,
+) -> Result<(), Failure> {
+    crate::client::install_crypto_provider();
+    let filter = s.filter.build_offline().map_err(Failure::usage)?;
+    let fs = filter.field_selector().to_string();
+    let mut sources = Vec::new();
+    let mut namespaces = std::collections::BTreeSet::new();
+    for ctx in &contexts {
+        let cluster = connect(&crate::client::ClusterOptions {
+            kubeconfig: s.cluster.kubeconfig.clone(),
+            context: Some(ctx.clone()),
+        })
+        .await
+        .map_err(Failure::usage)?;
+        let namespace = s.namespaces.resolve(&cluster.default_namespace);
+        namespaces.insert(namespace.clone());
+        let list = ListOptions {
+            namespace,
+            field_selector: (!fs.is_empty()).then(|| fs.clone()),
+            page_size: s.page_size,
+            request_timeout: s.request_timeout,
+        };
+        let mut opts = WatchOptions::new(list);
+        opts.start = match s.follow {
+            Follow::WatchOnly => Start::WatchOnly,
+            _ => Start::List,
+        };
+        opts.event_ttl = s.event_ttl;
+        sources.push((
+            ctx.clone(),
+            EventWatcher::new(cluster.client, cluster.url, opts),
+        ));
+    }
+    // NAMESPACE when any cluster reads all of them, or they read different ones.
+    let namespace_column = namespaces.len() > 1 || namespaces.contains(&None);
+    let routes = routes(&s, namespace_column, true, "No events found.".to_string())?;
+    let pipeline = Pipeline {
+        filter: Arc::new(filter),
+        clock: Clock::System,
+        dedupe: (s.follow != Follow::No).then(|| Dedupe::new(s.event_ttl, DEFAULT_CAP)),
+        include_deleted: s.include_deleted,
+        checkpoint: None,
+        checkpoint_interval: CHECKPOINT_INTERVAL,
+        routes,
+        cluster: None,
+        metrics: None,
+    };
+    let (report, failures) = pipeline
+        .run_watch_many(
+            sources,
+            s.follow != Follow::No,
+            s.follow == Follow::WatchOnly,
+            stop,
+        )
+        .await
+        .map_err(Failure::runtime)?;
+    tracing::debug!(?report, "done");
+    if !failures.is_empty() {
+        let names: Vec<&str> = failures.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(Failure::runtime(anyhow::anyhow!(
+            "{} of {} contexts failed (reported above): {}",
+            failures.len(),
+            contexts.len(),
+            names.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// Run `kev [FLAGS] [EXPR...]`.
 pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure> {
+    let contexts = match &s.contexts {
+        crate::config::Contexts::One => None,
+        crate::config::Contexts::Named(names) => Some(names.clone()),
+        crate::config::Contexts::All => {
+            Some(crate::client::context_names(&s.cluster).map_err(Failure::usage)?)
+        }
+    };
+    if let Some(contexts) = contexts {
+        if contexts.is_empty() {
+            return Err(Failure::usage(anyhow::anyhow!(
+                "--all-contexts: the kubeconfig has no contexts"
+            )));
+        }
+        return run_many(s, contexts, stop).await;
+    }
     // A signal while connecting (an apiserver that does not answer) stops
     // at once: nothing has been delivered yet.
     let p = tokio::select! {
@@ -65,26 +192,8 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
         (Some(ns), None) => format!("No events found in {ns} namespace."),
         (None, None) => "No events found.".to_string(),
     };
-    let routes = if s.ship.is_empty() {
-        let sink = TerminalSink::new(
-            s.output.format,
-            s.output.table(p.namespace.is_none()),
-            Clock::System,
-        )
-        .empty_listing_note(Some(note));
-        vec![Route::to(Box::new(sink))]
-    } else {
-        // Opened with the state file locked, as kev run does.
-        let mut routes = Vec::new();
-        for (to, name) in s.ship.iter().zip(ShipTo::names(&s.ship)) {
-            let sink: Box<dyn Sink> = match to {
-                ShipTo::File(c) => Box::new(c.build(&name).map_err(Failure::runtime)?),
-                ShipTo::Webhook(c) => Box::new(c.build(&name).map_err(Failure::runtime)?),
-            };
-            routes.push(Route::to(sink));
-        }
-        routes
-    };
+    // Opened with the state file locked, as kev run does.
+    let routes = routes(&s, p.namespace.is_none(), false, note)?;
     let pipeline = Pipeline {
         filter: Arc::new(p.filter),
         clock: Clock::System,
@@ -102,7 +211,10 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
     opts.start = p.start;
     opts.event_ttl = s.event_ttl;
     opts.since = p.since;
-    let watcher = EventWatcher::new(p.cluster.client.clone(), p.cluster.url.clone(), opts);
+    let mut watcher = EventWatcher::new(p.cluster.client.clone(), p.cluster.url.clone(), opts);
+    if let Some(t) = p.tracker {
+        watcher = watcher.with_tracker(t);
+    }
     let report = pipeline
         .run_watch(watcher, s.follow != Follow::No, stop)
         .await
@@ -127,7 +239,34 @@ async fn prepare(s: &TailSettings) -> Result<Prepared, Failure> {
         )?),
         None => None,
     };
-    let filter = s.filter.build(target).map_err(Failure::usage)?;
+    let (filter, tracker) = match (&target, s.filter.tree) {
+        (Some(target), true) => {
+            let Some(ns) = namespace.clone() else {
+                return Err(Failure::usage(anyhow::anyhow!(
+                    "--tree needs the object's namespace: give -n NAMESPACE instead of -A"
+                )));
+            };
+            let set = Arc::new(OwnedSet::new(target.to_string()));
+            let tracker = OwnerTracker::start(
+                cluster.client.clone(),
+                &cluster.url,
+                &ns,
+                target,
+                Arc::clone(&set),
+                s.request_timeout,
+            )
+            .await
+            .map_err(|e| {
+                Failure::runtime(
+                    anyhow::Error::new(e)
+                        .context(format!("--tree: cannot read what {target} owns")),
+                )
+            })?;
+            let filter = s.filter.build_owned(set).map_err(Failure::usage)?;
+            (filter, Some(tracker))
+        }
+        _ => (s.filter.build(target).map_err(Failure::usage)?, None),
+    };
     let fs = filter.field_selector().to_string();
     let list = ListOptions {
         namespace: namespace.clone(),
@@ -179,6 +318,7 @@ async fn prepare(s: &TailSettings) -> Result<Prepared, Failure> {
         start,
         since,
         checkpoint,
+        tracker,
         _lock: lock,
     })
 }

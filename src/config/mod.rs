@@ -39,6 +39,9 @@ pub enum SettingsError {
         /// What is wrong.
         reason: String,
     },
+    /// Flags that do not go together.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 // Not `#[from]`: that would make the FilterError a `source`, and the
@@ -91,6 +94,8 @@ pub struct OutputSettings {
     pub no_headers: bool,
     /// Colour on (`--color`, `NO_COLOR`, and whether stdout is a terminal).
     pub color: bool,
+    /// `--summary`: the groups instead of the events.
+    pub summary: bool,
 }
 
 impl OutputSettings {
@@ -102,12 +107,26 @@ impl OutputSettings {
             format: out.output,
             no_headers: out.no_headers,
             color: out.color.enabled(std::io::stdout().is_terminal(), no_color),
+            summary: out.summary,
+        }
+    }
+
+    /// The summary's columns.
+    pub fn summary_columns(
+        &self,
+        namespace_column: bool,
+    ) -> crate::output::summary::SummaryColumns {
+        crate::output::summary::SummaryColumns {
+            cluster: false,
+            namespace: namespace_column,
+            no_headers: self.no_headers,
         }
     }
 
     /// The table options, with or without the NAMESPACE column.
     pub fn table(&self, namespace_column: bool) -> TableOptions {
         TableOptions {
+            cluster_column: false,
             namespace_column,
             no_headers: self.no_headers,
             color: self.color,
@@ -131,6 +150,8 @@ pub struct FilterSettings {
     sugar: Sugar,
     /// `--for`, parsed.
     pub for_object: Option<ObjectSpec>,
+    /// `--tree`: `--for`'s object and everything it owns.
+    pub tree: bool,
 }
 
 impl FilterSettings {
@@ -153,6 +174,7 @@ impl FilterSettings {
             kinds: args.kinds.clone(),
             namespaces,
             for_object: None,
+            owned: None,
             since: time_flag("--since", args.since.as_deref())?,
             until: time_flag("--until", args.until.as_deref())?,
             match_message: args.match_message.clone(),
@@ -180,6 +202,7 @@ impl FilterSettings {
             words: words.to_vec(),
             sugar,
             for_object,
+            tree: args.tree,
         };
         settings.build(None)?;
         Ok(settings)
@@ -194,9 +217,27 @@ impl FilterSettings {
         Ok(Filter::build(&self.words, &sugar)?)
     }
 
+    /// The filter with `--for --tree`'s owned set in place of `--for`.
+    pub fn build_owned(
+        &self,
+        owned: std::sync::Arc<crate::model::owned::OwnedSet>,
+    ) -> Result<Filter, SettingsError> {
+        let sugar = Sugar {
+            owned: Some(crate::filter::ast::Owned(owned)),
+            ..self.sugar.clone()
+        };
+        Ok(Filter::build(&self.words, &sugar)?)
+    }
+
     /// The filter with `--for` resolved offline (replay: kubectl's built-in
     /// names, or a Kind as the API spells it).
     pub fn build_offline(&self) -> Result<Filter, SettingsError> {
+        if self.tree {
+            return Err(SettingsError::Conflict(
+                "--tree needs a cluster to read owners from; a replay has none (use --for KIND/NAME alone)"
+                    .to_string(),
+            ));
+        }
         let target = match &self.for_object {
             Some(spec) => Some(
                 spec.offline_target()
@@ -249,6 +290,19 @@ pub struct TailSettings {
     /// `--to-file` and `--to-webhook`: where records go instead of the
     /// terminal (empty: the terminal).
     pub ship: Vec<ShipTo>,
+    /// Several clusters: `--context a,b` (the names) or `--all-contexts`.
+    pub contexts: Contexts,
+}
+
+/// Which clusters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contexts {
+    /// One: `--context NAME`, or the kubeconfig's current context.
+    One,
+    /// These, by name (`--context a,b`).
+    Named(Vec<String>),
+    /// Every context of the kubeconfig (`--all-contexts`).
+    All,
 }
 
 /// A sink named on the command line.
@@ -322,6 +376,20 @@ impl TailSettings {
             (true, false) => Follow::Watch,
             (false, false) => Follow::No,
         };
+        if cli.output.summary && follow != Follow::No {
+            return Err(SettingsError::Conflict(
+                "--summary lists once and cannot follow (-w, --watch-only); `kev top` shows the groups live"
+                    .to_string(),
+            ));
+        }
+        if cli.output.summary
+            && (!cli.follow.to_file.is_empty() || !cli.follow.to_webhook.is_empty())
+        {
+            return Err(SettingsError::Conflict(
+                "--summary prints the groups; --to-file and --to-webhook ship events: use one or the other"
+                    .to_string(),
+            ));
+        }
         let request_timeout = duration_flag("--request-timeout", &c.request_timeout)?;
         let event_ttl = duration_flag("--event-ttl", &cli.follow.event_ttl)?.ok_or_else(|| {
             SettingsError::Value {
@@ -330,7 +398,41 @@ impl TailSettings {
                 reason: "must be longer than 0s".to_string(),
             }
         })?;
+        let contexts = match (&c.context, c.all_contexts) {
+            (_, true) => Contexts::All,
+            (Some(list), false) if list.contains(',') => {
+                let names: Vec<String> = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if names.is_empty() {
+                    return Err(SettingsError::Value {
+                        flag: "--context",
+                        value: list.clone(),
+                        reason: "names no context".to_string(),
+                    });
+                }
+                Contexts::Named(names)
+            }
+            _ => Contexts::One,
+        };
+        if contexts != Contexts::One {
+            if cli.follow.state_file.is_some() {
+                return Err(SettingsError::Conflict(
+                    "--state-file follows one cluster: run one kev per context with its own state file"
+                        .to_string(),
+                ));
+            }
+            if cli.filter.tree {
+                return Err(SettingsError::Conflict(
+                    "--tree reads one cluster's owners: give one --context".to_string(),
+                ));
+            }
+        }
         Ok(TailSettings {
+            contexts,
             cluster: ClusterOptions {
                 kubeconfig: c.kubeconfig.clone(),
                 context: c.context.clone(),

@@ -247,6 +247,19 @@ impl Value {
     }
 }
 
+/// The set a [`Predicate::Owned`] matches against (shared: the source adds
+/// children as it learns of them). Equal when it is the same set.
+#[derive(Clone, Debug)]
+pub struct Owned(pub std::sync::Arc<crate::model::owned::OwnedSet>);
+
+impl PartialEq for Owned {
+    fn eq(&self, other: &Owned) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Owned {}
+
 /// Which side of a point in time a [`Predicate::LastSeen`] keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TimeSide {
@@ -289,6 +302,10 @@ pub enum Predicate {
         /// The time.
         at: DateTime<Utc>,
     },
+    /// The involved object is in an owned set (`--for KIND/NAME --tree`).
+    /// Not in the surface syntax either; it prints as `ownedBy=Kind/name`,
+    /// which the parser rejects.
+    Owned(Owned),
 }
 
 /// A filter expression.
@@ -379,6 +396,7 @@ impl fmt::Display for Predicate {
                 }
                 f.write_str(")")
             }
+            Predicate::Owned(o) => write!(f, "ownedBy={}", o.0.root()),
             Predicate::LastSeen { side, at } => {
                 let op = match side {
                     TimeSide::AtOrAfter => ">=",

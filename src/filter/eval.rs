@@ -53,6 +53,7 @@ enum Node {
     Count(NumTest),
     Age(NumTest),
     LastSeen(TimeSide, DateTime<Utc>),
+    Owned(std::sync::Arc<crate::model::owned::OwnedSet>),
 }
 
 /// A text field against any of a set of patterns, possibly negated.
@@ -152,6 +153,7 @@ impl Node {
                 (TimeSide::AtOrAfter, None) => false,
                 (TimeSide::AtOrBefore, None) => true,
             },
+            Node::Owned(set) => set.contains(ev.object_uid(), ev.object_kind(), ev.object_name()),
         }
     }
 }
@@ -315,6 +317,7 @@ impl Cx<'_> {
     fn pred(&self, p: &Predicate) -> Result<Node, FilterError> {
         match p {
             Predicate::LastSeen { side, at } => Ok(Node::LastSeen(*side, *at)),
+            Predicate::Owned(o) => Ok(Node::Owned(std::sync::Arc::clone(&o.0))),
             Predicate::Compare {
                 field,
                 field_span,

@@ -82,6 +82,9 @@ pub struct Sugar {
     /// → `kind=Kind name=NAME`, and `apiVersion=V` when the apiVersion is
     /// known, as `kubectl events --for` matches.
     pub for_object: Option<ObjectTarget>,
+    /// `--for KIND/NAME --tree`: the object and what it owns, matched
+    /// locally by uid; replaces `for_object`'s terms (never pushed down).
+    pub owned: Option<ast::Owned>,
     /// `--since`: a duration keeps `age<=D`; a time keeps last seen ≥ T.
     pub since: Option<TimeBound>,
     /// `--until`: a duration keeps `age>=D`; a time keeps last seen ≤ T.
@@ -285,7 +288,14 @@ fn sugar_predicates(s: &Sugar) -> Result<Vec<(Expr, String, String)>, FilterErro
             out.push((in_or_eq(field, values), flag.to_string(), text));
         }
     }
-    if let Some(target) = &s.for_object {
+    if let Some(owned) = &s.owned {
+        let text = format!("{} --tree", owned.0.root());
+        out.push((
+            Expr::Pred(Predicate::Owned(owned.clone())),
+            "--for".to_string(),
+            text,
+        ));
+    } else if let Some(target) = &s.for_object {
         let text = target.to_string();
         let value = |v: &str| Value {
             text: v.to_string(),
@@ -446,6 +456,44 @@ mod tests {
     }
 
     #[test]
+    fn an_owned_set_is_matched_locally_by_uid_and_never_pushed_down() {
+        let set = std::sync::Arc::new(crate::model::owned::OwnedSet::new("Deployment/web"));
+        set.insert("d", "Deployment", "web");
+        set.insert_name("Deployment", "web");
+        let sugar = Sugar {
+            types: vec!["Warning".into()],
+            owned: Some(ast::Owned(std::sync::Arc::clone(&set))),
+            ..Sugar::default()
+        };
+        let f = build(&[], &sugar);
+        assert_eq!(f.to_string(), "type=Warning and ownedBy=Deployment/web");
+        assert_eq!(f.field_selector().to_string(), "type=Warning");
+        let ev = |uid: Option<&str>, kind: &str, name: &str| Event {
+            type_: Some("Warning".into()),
+            object: crate::model::ObjectRef {
+                kind: Some(kind.into()),
+                name: Some(name.into()),
+                uid: uid.map(str::to_string),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let pod = ev(Some("p"), "Pod", "web-7f9c6d5b8-x2x4z");
+        assert!(!f.matches(&pod, now()));
+        // The tracker learns of the Pod: the same filter matches it now.
+        set.insert("p", "Pod", "web-7f9c6d5b8-x2x4z");
+        assert!(f.matches(&pod, now()));
+        assert!(
+            f.matches(&ev(None, "Deployment", "web"), now()),
+            "by name without a uid"
+        );
+        assert!(
+            !f.matches(&ev(Some("x"), "Deployment", "web"), now()),
+            "another uid"
+        );
+    }
+
+    #[test]
     fn sugar_becomes_predicates() {
         let sugar = Sugar {
             types: vec!["warning".into()],
@@ -457,6 +505,7 @@ mod tests {
                 api_version: Some("apps/v1".into()),
                 name: "web".into(),
             }),
+            owned: None,
             since: Some(parse_time_bound("20m").unwrap()),
             until: Some(parse_time_bound("2026-11-28T09:59:00Z").unwrap()),
             match_message: Some("image".into()),

@@ -18,6 +18,7 @@ pub mod core_v1;
 pub mod events_v1;
 pub mod object;
 pub mod occurrence;
+pub mod owned;
 pub mod record;
 pub mod view;
 pub mod wire;

@@ -30,6 +30,11 @@ pub trait EventView {
     fn object_api_version(&self) -> Option<&str>;
     /// The involved object's fieldPath.
     fn object_field_path(&self) -> Option<&str>;
+    /// The involved object's uid (`None` where a view does not read it:
+    /// replay has no owners to match it against).
+    fn object_uid(&self) -> Option<&str> {
+        None
+    }
     /// `source.component` unless empty, else `reportingController`.
     fn component(&self) -> Option<&str>;
     /// `source.host` unless empty.
@@ -65,6 +70,9 @@ impl EventView for Event {
     }
     fn object_name(&self) -> Option<&str> {
         self.object.name.as_deref()
+    }
+    fn object_uid(&self) -> Option<&str> {
+        self.object.uid.as_deref()
     }
     fn object_api_version(&self) -> Option<&str> {
         self.object.api_version.as_deref()

@@ -8,6 +8,7 @@
 
 pub mod humanize;
 pub mod stdout;
+pub mod summary;
 pub mod table;
 pub mod yaml;
 

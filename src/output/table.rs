@@ -24,6 +24,9 @@ use crate::model::{Event, Occurrence};
 /// Options for the table printers.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TableOptions {
+    /// Print the CLUSTER column first (several contexts): the record's
+    /// cluster label.
+    pub cluster_column: bool,
     /// Print the NAMESPACE column (with `-A`).
     pub namespace_column: bool,
     /// Omit the header line.
@@ -75,6 +78,9 @@ impl TablePrinter {
 
     fn header(&self) -> Vec<Cow<'static, str>> {
         let mut h: Vec<&'static str> = Vec::new();
+        if self.opts.cluster_column {
+            h.push("CLUSTER");
+        }
         if self.opts.namespace_column {
             h.push("NAMESPACE");
         }
@@ -97,8 +103,12 @@ impl TablePrinter {
         h.into_iter().map(Cow::Borrowed).collect()
     }
 
-    fn cells<'a>(&self, e: &'a Event, now: DateTime<Utc>) -> Vec<Cow<'a, str>> {
-        let mut c: Vec<Cow<'a, str>> = Vec::with_capacity(10);
+    fn cells<'a>(&self, occ: &'a Occurrence, now: DateTime<Utc>) -> Vec<Cow<'a, str>> {
+        let e = &occ.event;
+        let mut c: Vec<Cow<'a, str>> = Vec::with_capacity(11);
+        if self.opts.cluster_column {
+            c.push(escape(opt(&occ.context.cluster)));
+        }
         if self.opts.namespace_column {
             c.push(escape(opt(&e.namespace)));
         }
@@ -198,8 +208,7 @@ impl Printer for TablePrinter {
         if batch.is_empty() {
             return Ok(());
         }
-        let rows: Vec<Vec<Cow<'_, str>>> =
-            batch.iter().map(|o| self.cells(&o.event, now)).collect();
+        let rows: Vec<Vec<Cow<'_, str>>> = batch.iter().map(|o| self.cells(o, now)).collect();
         if !self.opts.no_headers && !self.header_done {
             let h = self.header();
             self.grow(&h);
@@ -220,7 +229,7 @@ impl Printer for TablePrinter {
         occ: &Occurrence,
         now: DateTime<Utc>,
     ) -> io::Result<()> {
-        let cells = self.cells(&occ.event, now);
+        let cells = self.cells(occ, now);
         if !self.header_done && !self.opts.no_headers {
             let h = self.header();
             self.grow(&h);

@@ -101,6 +101,9 @@ pub struct Dedupe {
     cap: usize,
     stats: DedupeStats,
     last_cap_log: Option<DateTime<Utc>>,
+    /// Several clusters: uids are only unique within one, so an entry is
+    /// known by its cluster label and uid.
+    by_cluster: bool,
 }
 
 /// The default cap on remembered events.
@@ -116,6 +119,23 @@ impl Dedupe {
             cap: cap.max(1),
             stats: DedupeStats::default(),
             last_cap_log: None,
+            by_cluster: false,
+        }
+    }
+
+    /// Know entries by cluster label and uid (several clusters in one
+    /// process: a fake or restored cluster may reuse another's uids).
+    #[must_use]
+    pub fn by_cluster(mut self) -> Dedupe {
+        self.by_cluster = true;
+        self
+    }
+
+    /// The key the set knows `uid` of `cluster` by.
+    pub fn key<'a>(&self, cluster: Option<&str>, uid: &'a str) -> std::borrow::Cow<'a, str> {
+        match (self.by_cluster, cluster) {
+            (true, Some(c)) => std::borrow::Cow::Owned(format!("{c}\u{0}{uid}")),
+            _ => std::borrow::Cow::Borrowed(uid),
         }
     }
 

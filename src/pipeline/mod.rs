@@ -240,6 +240,36 @@ impl Pipeline {
         }
     }
 
+    /// Run over several clusters at once (`--context a,b`, `--all-contexts`):
+    /// each `(label, watcher)` is read concurrently, its records labelled
+    /// with its cluster. The first listings of all are merged into one
+    /// listing, sorted by last seen across clusters; then updates are
+    /// interleaved as they arrive. A cluster whose source fails (unreachable,
+    /// forbidden) is logged in one line at once and the others go on; the
+    /// failures are returned with the report. No checkpoint: a state file
+    /// belongs to one cluster.
+    pub async fn run_watch_many(
+        mut self,
+        sources: Vec<(String, EventWatcher)>,
+        follow: bool,
+        watch_only: bool,
+        stop: CancellationToken,
+    ) -> Result<(Report, Vec<(String, ApiError)>), PipelineError> {
+        self.checkpoint = None;
+        self.dedupe = self.dedupe.take().map(Dedupe::by_cluster);
+        let (tx, rx) = mpsc::channel(SOURCE_QUEUE);
+        let merge = tokio::spawn(merge_sources(sources, follow, watch_only, tx, stop.clone()));
+        let report = self.drive(rx, stop.clone()).await;
+        stop.cancel();
+        match merge.await {
+            Ok(failures) => report.map(|r| (r, failures)),
+            Err(e) => Err(PipelineError::Internal {
+                task: "watch",
+                source: e,
+            }),
+        }
+    }
+
     /// Replay `inputs` in order until they end or `stop` is cancelled.
     pub async fn run_replay(
         self,
@@ -499,21 +529,26 @@ impl Pipeline {
                 None => Admission::Unchecked,
                 Some(d) if deleted => {
                     // It cannot come back.
-                    d.forget(&occ.event.uid);
+                    let key = d.key(occ.context.cluster.as_deref(), &occ.event.uid);
+                    d.forget(&key);
                     Admission::Unchecked
                 }
-                Some(d) => match d.admit(
-                    &occ.event.uid,
-                    &occ.event.resource_version,
-                    occ.event.count,
-                    observed,
-                    kind == BatchKind::Relist,
-                ) {
-                    Verdict::New(uid, rv) => Admission::New(uid, rv, 0),
-                    // Before a restart some sinks had it: the others get it.
-                    Verdict::Partial(uid, rv, had) => Admission::New(uid, rv, had),
-                    Verdict::Repeat => Admission::Repeat,
-                },
+                Some(d) => {
+                    let key = d.key(occ.context.cluster.as_deref(), &occ.event.uid);
+                    let verdict = d.admit(
+                        &key,
+                        &occ.event.resource_version,
+                        occ.event.count,
+                        observed,
+                        kind == BatchKind::Relist,
+                    );
+                    match verdict {
+                        Verdict::New(uid, rv) => Admission::New(uid, rv, 0),
+                        // Before a restart some sinks had it: the others get it.
+                        Verdict::Partial(uid, rv, had) => Admission::New(uid, rv, had),
+                        Verdict::Repeat => Admission::Repeat,
+                    }
+                }
             };
             let wanted = !matches!(admission, Admission::Repeat)
                 && (!deleted || self.include_deleted)
@@ -695,6 +730,83 @@ async fn watch_source(
         }
     }
     Ok(watcher.stats().clone())
+}
+
+/// Several watch sources as one; see [`Pipeline::run_watch_many`].
+async fn merge_sources(
+    sources: Vec<(String, EventWatcher)>,
+    follow: bool,
+    watch_only: bool,
+    tx: mpsc::Sender<Msg>,
+    stop: CancellationToken,
+) -> Vec<(String, ApiError)> {
+    let mut rxs = Vec::new();
+    let mut tasks = Vec::new();
+    for (label, watcher) in sources {
+        let (stx, srx) = mpsc::channel(SOURCE_QUEUE);
+        let task_label = label.clone();
+        let task_stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = watch_source(watcher, follow, Some(task_label.clone()), stx, task_stop).await;
+            if let Err(e) = &r {
+                tracing::error!(
+                    "context {task_label:?}: {}; the other clusters go on",
+                    crate::client::one_line(e)
+                );
+            }
+            (task_label, r)
+        }));
+        rxs.push((label, srx));
+    }
+    // The first listings, merged: one table over all clusters.
+    if !watch_only {
+        let mut listing = Vec::new();
+        let mut early = Vec::new();
+        for (_, rx) in &mut rxs {
+            loop {
+                match rx.recv().await {
+                    Some(Msg::Batch {
+                        items,
+                        kind: BatchKind::Listing,
+                        ..
+                    }) => listing.extend(items),
+                    Some(Msg::ListEnd { .. }) | None => break,
+                    Some(other) => early.push(other),
+                }
+            }
+        }
+        let first = Msg::Batch {
+            items: listing,
+            kind: BatchKind::Listing,
+            encoded: None,
+        };
+        for m in std::iter::once(first).chain(early) {
+            if tx.send(m).await.is_err() {
+                break;
+            }
+        }
+    }
+    // Then whatever comes, from whichever cluster.
+    let mut all = futures::stream::select_all(
+        rxs.into_iter()
+            .map(|(_, rx)| tokio_stream::wrappers::ReceiverStream::new(rx)),
+    );
+    while let Some(m) = futures::StreamExt::next(&mut all).await {
+        // Positions are per cluster: nothing resumes from them here.
+        if matches!(m, Msg::ListEnd { .. } | Msg::Positioned { .. }) {
+            continue;
+        }
+        if tx.send(m).await.is_err() {
+            break;
+        }
+    }
+    let mut failures = Vec::new();
+    for t in tasks {
+        if let Ok((label, Err(e))) = t.await {
+            failures.push((label, e));
+        }
+    }
+    failures
 }
 
 /// The replay source stopped because the pipeline did (a signal, or

@@ -20,6 +20,7 @@
 //! Elasticsearch, Splunk, Slack, Teams).
 
 pub mod file;
+pub mod summary;
 pub mod terminal;
 pub mod webhook;
 
@@ -34,6 +35,7 @@ use async_trait::async_trait;
 use crate::model::Occurrence;
 
 pub use file::{FileSink, FileSinkConfig};
+pub use summary::SummarySink;
 pub use terminal::TerminalSink;
 
 /// One occurrence handed to a sink, numbered in the order the pipeline

@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod identity;
 pub mod list;
 pub mod replay;
+pub mod tree;
 pub mod watch;
 
 use std::time::Duration;

@@ -199,6 +199,8 @@ pub struct EventWatcher {
     watches_opened: u64,
     stats: WatchStats,
     metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    /// `--tree`: sees every event before it is yielded.
+    tracker: Option<super::tree::OwnerTracker>,
 }
 
 impl EventWatcher {
@@ -219,7 +221,16 @@ impl EventWatcher {
             watches_opened: 0,
             stats: WatchStats::default(),
             metrics: None,
+            tracker: None,
         }
+    }
+
+    /// Let `tracker` see every event before it is yielded (`--tree`: new
+    /// children are traced before the filter looks for them).
+    #[must_use]
+    pub fn with_tracker(mut self, tracker: super::tree::OwnerTracker) -> Self {
+        self.tracker = Some(tracker);
+        self
     }
 
     /// Count relists, watch restarts and gaps into `metrics`, and mark it
@@ -343,6 +354,18 @@ impl EventWatcher {
     /// place (it would start over from [`WatchOptions::start`]). Own the
     /// watcher in one task and stop it by dropping it, as the pipeline does.
     pub async fn next(&mut self) -> Result<Update, ApiError> {
+        let update = self.next_update().await?;
+        if let Some(t) = &mut self.tracker {
+            match &update {
+                Update::Listed { events, .. } => t.observe(events.iter()).await,
+                Update::Changed { event, .. } => t.observe([&**event]).await,
+                Update::Positioned { .. } => {}
+            }
+        }
+        Ok(update)
+    }
+
+    async fn next_update(&mut self) -> Result<Update, ApiError> {
         loop {
             match std::mem::replace(&mut self.state, State::Empty) {
                 State::Empty => match self.opts.start.clone() {

@@ -14,18 +14,29 @@
 //! - [`fake_vs_kubectl`]: the real kubectl against kev's fake apiserver.
 //! - [`disruption`]: apiserver restart and etcd compaction while following
 //!   (these run alone; everything else runs in parallel in own namespaces).
+//! - [`deploy`]: the manifests in deploy/ (server-side dry run, RBAC), and
+//!   `kev run` as their pod runs it, with in-cluster configuration from a
+//!   service-account token.
 //! - [`resume`]: `--state-file` across SIGTERM restarts while events are
 //!   written, compaction while stopped, apiserver restarts, kill -9, and a
 //!   state file of another cluster (the compaction and restart ones run alone).
 //!
 //! Every scenario asserts exact sets of occurrences `(uid, resourceVersion)`.
+//! - [`contexts`]: `--context a,b` over this control plane and a second one
+//!   the test starts itself; one stopped is one line.
+//! - [`tree`]: `--for deploy/web --tree` over a Deployment, its ReplicaSets
+//!   and Pods made with owner references, and new children while following.
+//!
 //! Nothing sleeps to synchronize: waits poll for the expected output and
 //! give up after [`support::PATIENCE`].
 
+mod contexts;
+mod deploy;
 mod disruption;
 mod fake_vs_kubectl;
 mod list;
 mod rbac;
 mod resume;
 mod support;
+mod tree;
 mod watch;

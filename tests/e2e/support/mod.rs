@@ -1,7 +1,9 @@
 //! Support for the end-to-end tests: the control plane started by
 //! `scripts/e2e.sh`, a per-test [`TestEnv`] (own namespaces, own HOME, a
 //! client to write events with), running the real `kev` binary (and
-//! stopping it with a signal), and a [`Writer`] that keeps writing events.
+//! stopping it with a signal), kev as a pod runs it ([`InCluster`]:
+//! in-cluster configuration from a service-account token), and a
+//! [`Writer`] that keeps writing events.
 //!
 //! Tests share one kube-apiserver. Ordinary tests take [`TestEnv::shared`]
 //! and work in namespaces of their own, so they run in parallel; tests that
@@ -11,6 +13,7 @@
 pub mod client;
 pub mod events;
 pub mod follow;
+pub mod incluster;
 pub mod proxy;
 pub mod writer;
 
@@ -26,6 +29,7 @@ use serde_json::Value;
 pub use client::Admin;
 pub use events::{Created, Ev, Obj};
 pub use follow::{Follower, Stopped};
+pub use incluster::InCluster;
 pub use proxy::Proxy;
 pub use writer::Writer;
 
@@ -88,6 +92,12 @@ impl ControlPlane {
     /// `$KEV_CP_DIR/<user>.kubeconfig` (`admin`, `ns-reader`, `nobody`).
     pub fn kubeconfig(&self, user: &str) -> PathBuf {
         self.dir.join(format!("{user}.kubeconfig"))
+    }
+
+    /// The CA that signed the apiserver's serving certificate (what a pod
+    /// finds as `ca.crt` beside its service-account token).
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir.join("pki/ca.crt")
     }
 
     /// The apiserver's `host:port`.

@@ -1,0 +1,400 @@
+//! The live model behind `kev top`: the groups of [`super::Summary`], with
+//! per-minute occurrence counts for the last 15 minutes (rates over 1, 5
+//! and 15 minutes, and a sparkline), the recent events of each group, and
+//! a view filter that can change while it runs (the whole bounded history
+//! is regrouped under the new filter).
+//!
+//! Time is the events' own: an occurrence counts in the minute of its last
+//! seen, relative to the clock's "now" (the system's, or `--now` over a
+//! saved incident), so a replay shows the rates the incident had.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::group::{Group, Summary};
+use crate::filter::Filter;
+use crate::model::Occurrence;
+
+/// Minutes of history kept per group.
+pub const WINDOW_MINUTES: i64 = 15;
+
+/// Occurrences kept for regrouping under a new filter.
+pub const HISTORY: usize = 100_000;
+
+/// How often (in occurrences added) events not updated for longer than the
+/// event TTL are forgotten.
+const SWEEP_EVERY: u64 = 4096;
+
+/// Events kept per group for its detail view.
+const RECENT_PER_GROUP: usize = 50;
+
+/// How the table is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortBy {
+    /// Warnings first, then by count.
+    Warnings,
+    /// By the rate over the last minute.
+    Rate,
+    /// By count.
+    Count,
+    /// Most recent first.
+    Recent,
+}
+
+impl SortBy {
+    /// The next order (the `s` key).
+    pub fn next(self) -> SortBy {
+        match self {
+            SortBy::Warnings => SortBy::Rate,
+            SortBy::Rate => SortBy::Count,
+            SortBy::Count => SortBy::Recent,
+            SortBy::Recent => SortBy::Warnings,
+        }
+    }
+
+    /// Its name, for the status line.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortBy::Warnings => "warnings first",
+            SortBy::Rate => "rate (1m)",
+            SortBy::Count => "count",
+            SortBy::Recent => "last seen",
+        }
+    }
+}
+
+/// One group as the view shows it.
+#[derive(Clone, Debug)]
+pub struct Row<'a> {
+    /// The group.
+    pub group: &'a Group,
+    /// Occurrences per minute over the last 1, 5 and 15 minutes.
+    pub rates: [f64; 3],
+    /// Occurrences in each of the last 15 minutes, oldest first.
+    pub minutes: [i64; WINDOW_MINUTES as usize],
+    /// Its index, for [`Live::events_of`].
+    pub index: usize,
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct Live {
+    filter: Option<Arc<Filter>>,
+    summary: Summary,
+    /// Per group: occurrences per minute (minute number since the epoch).
+    minutes: Vec<BTreeMap<i64, i64>>,
+    /// Per group: its latest events.
+    recent: Vec<VecDeque<Arc<Occurrence>>>,
+    /// Per event uid: the count already counted (an update adds the rest),
+    /// and the minute it was last updated.
+    counted: HashMap<String, (i64, i64)>,
+    history: VecDeque<Arc<Occurrence>>,
+    received: u64,
+    latest: Option<DateTime<Utc>>,
+    /// Events not updated for this many minutes are forgotten (the
+    /// apiserver's event TTL: it has deleted them by then).
+    forget_after: i64,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live::new()
+    }
+}
+
+fn minute_of(t: DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(60)
+}
+
+impl Live {
+    /// An empty model.
+    pub fn new() -> Live {
+        Live {
+            filter: None,
+            summary: Summary::new(None),
+            minutes: Vec::new(),
+            recent: Vec::new(),
+            counted: HashMap::new(),
+            history: VecDeque::new(),
+            received: 0,
+            latest: None,
+            forget_after: 60,
+        }
+    }
+
+    /// Forget events not updated for `ttl` (the apiserver's `--event-ttl`,
+    /// default 1h), so a long follow keeps what the cluster keeps.
+    #[must_use]
+    pub fn forgetting_after(mut self, ttl: std::time::Duration) -> Live {
+        self.forget_after = (ttl.as_secs() / 60).max(1) as i64 + 1;
+        self
+    }
+
+    /// The latest last seen of any occurrence received.
+    pub fn latest(&self) -> Option<DateTime<Utc>> {
+        self.latest
+    }
+
+    /// Events currently remembered (for memory bounds).
+    pub fn remembered(&self) -> usize {
+        self.counted.len()
+    }
+
+    /// Occurrences received (before the view filter).
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Add an occurrence.
+    pub fn add(&mut self, occ: Arc<Occurrence>, now: DateTime<Utc>) {
+        self.received += 1;
+        if occ.event.last_seen > self.latest {
+            self.latest = occ.event.last_seen;
+        }
+        if self.received.is_multiple_of(SWEEP_EVERY) {
+            self.sweep(now);
+        }
+        if self.history.len() >= HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(Arc::clone(&occ));
+        self.apply(occ, now);
+    }
+
+    fn apply(&mut self, occ: Arc<Occurrence>, now: DateTime<Utc>) {
+        if let Some(f) = &self.filter
+            && !f.matches(&occ.event, now)
+        {
+            return;
+        }
+        let i = self.summary.add(&occ);
+        if self.minutes.len() <= i {
+            self.minutes.resize_with(i + 1, BTreeMap::new);
+            self.recent.resize_with(i + 1, VecDeque::new);
+        }
+        let e = &occ.event;
+        let count = e.count.max(1);
+        let (before, _) = self.counted.get(&e.uid).copied().unwrap_or((0, 0));
+        let new = (count - before).max(0);
+        let touched = e.last_seen.map(minute_of).unwrap_or_else(|| minute_of(now));
+        self.counted
+            .insert(e.uid.clone(), (count.max(before), touched));
+        if new > 0
+            && let Some(t) = e.last_seen
+        {
+            *self.minutes[i].entry(minute_of(t)).or_default() += new;
+        }
+        // Keep 15 minutes.
+        let oldest = minute_of(now) - WINDOW_MINUTES + 1;
+        while let Some((&m, _)) = self.minutes[i].first_key_value() {
+            if m >= oldest {
+                break;
+            }
+            self.minutes[i].pop_first();
+        }
+        let recent = &mut self.recent[i];
+        if recent.len() >= RECENT_PER_GROUP {
+            recent.pop_front();
+        }
+        recent.push_back(occ);
+    }
+
+    /// Forget the events the apiserver has dropped by now.
+    fn sweep(&mut self, now: DateTime<Utc>) {
+        let cutoff = minute_of(now) - self.forget_after;
+        let summary = &mut self.summary;
+        self.counted.retain(|uid, (_, minute)| {
+            let keep = *minute >= cutoff;
+            if !keep {
+                summary.forget(uid);
+            }
+            keep
+        });
+    }
+
+    /// Show only what `filter` keeps (`None`: everything): the history is
+    /// regrouped.
+    pub fn set_filter(&mut self, filter: Option<Filter>, now: DateTime<Utc>) {
+        self.filter = filter.map(Arc::new);
+        self.summary = Summary::new(None);
+        self.minutes.clear();
+        self.recent.clear();
+        self.counted.clear();
+        let history: Vec<Arc<Occurrence>> = self.history.iter().cloned().collect();
+        for occ in history {
+            self.apply(occ, now);
+        }
+    }
+
+    /// The rows, ordered by `sort`.
+    pub fn rows(&self, now: DateTime<Utc>, sort: SortBy) -> Vec<Row<'_>> {
+        let this = minute_of(now);
+        let mut rows: Vec<Row<'_>> = self
+            .summary
+            .ranked()
+            .into_iter()
+            .map(|g| {
+                let index = g.index;
+                let mut minutes = [0i64; WINDOW_MINUTES as usize];
+                for (m, n) in &self.minutes[index] {
+                    let back = this - m;
+                    if (0..WINDOW_MINUTES).contains(&back) {
+                        minutes[(WINDOW_MINUTES - 1 - back) as usize] += n;
+                    }
+                }
+                let sum = |k: usize| -> f64 {
+                    minutes[WINDOW_MINUTES as usize - k..].iter().sum::<i64>() as f64 / k as f64
+                };
+                Row {
+                    group: g,
+                    rates: [sum(1), sum(5), sum(15)],
+                    minutes,
+                    index,
+                }
+            })
+            .collect();
+        match sort {
+            SortBy::Warnings => rows.sort_by(|a, b| {
+                b.group
+                    .is_warning()
+                    .cmp(&a.group.is_warning())
+                    .then(b.group.count.cmp(&a.group.count))
+            }),
+            SortBy::Rate => rows.sort_by(|a, b| b.rates[0].total_cmp(&a.rates[0])),
+            SortBy::Count => rows.sort_by_key(|r| std::cmp::Reverse(r.group.count)),
+            SortBy::Recent => rows.sort_by_key(|r| std::cmp::Reverse(r.group.last_seen)),
+        }
+        rows
+    }
+
+    /// The latest events of group `index`, newest last.
+    pub fn events_of(&self, index: usize) -> Vec<Arc<Occurrence>> {
+        self.recent
+            .get(index)
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A sparkline of `values` in block characters, one per value.
+pub fn sparkline(values: &[i64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0);
+    values
+        .iter()
+        .map(|&v| {
+            if v <= 0 || max == 0 {
+                ' '
+            } else {
+                BARS[((v * 7 + max - 1) / max).clamp(0, 7) as usize]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Event, ObjectRef, RecordContext};
+
+    fn at(minute: i64, sec: i64) -> DateTime<Utc> {
+        // A whole minute (1,800,000,000 is 30,000,000 minutes).
+        DateTime::from_timestamp(1_800_000_000 + minute * 60 + sec, 0).unwrap()
+    }
+
+    fn occ(uid: &str, reason: &str, ty: &str, count: i64, last: DateTime<Utc>) -> Arc<Occurrence> {
+        Arc::new(Occurrence::new(
+            Event {
+                uid: uid.into(),
+                resource_version: format!("{uid}{count}"),
+                namespace: Some("ns".into()),
+                type_: Some(ty.into()),
+                reason: Some(reason.into()),
+                message: Some("m".into()),
+                object: ObjectRef {
+                    kind: Some("Pod".into()),
+                    name: Some("web".into()),
+                    ..Default::default()
+                },
+                count,
+                first_seen: Some(last),
+                last_seen: Some(last),
+                ..Default::default()
+            },
+            RecordContext::default(),
+        ))
+    }
+
+    #[test]
+    fn rates_over_1_5_and_15_minutes_from_the_events_own_times() {
+        let now = at(20, 30);
+        let mut live = Live::new();
+        // 6 occurrences in the current minute (an update adds 4 to 2),
+        // 10 four minutes ago, 30 ten minutes ago, 100 twenty minutes ago
+        // (outside the window).
+        live.add(occ("a", "BackOff", "Warning", 2, at(20, 5)), now);
+        live.add(occ("a", "BackOff", "Warning", 6, at(20, 25)), now);
+        live.add(occ("b", "BackOff", "Warning", 10, at(16, 0)), now);
+        live.add(occ("c", "BackOff", "Warning", 30, at(10, 0)), now);
+        live.add(occ("d", "BackOff", "Warning", 100, at(0, 0)), now);
+        let rows = live.rows(now, SortBy::Warnings);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r.group.count, 146);
+        assert_eq!(r.rates, [6.0, 16.0 / 5.0, 46.0 / 15.0]);
+        assert_eq!(r.minutes[14], 6);
+        assert_eq!(r.minutes[10], 10);
+        assert_eq!(r.minutes[4], 30);
+        assert_eq!(sparkline(&r.minutes).chars().count(), 15);
+    }
+
+    #[test]
+    fn warnings_first_a_new_filter_regroups_and_events_are_kept_per_group() {
+        let now = at(5, 0);
+        let mut live = Live::new();
+        live.add(occ("n", "Pulled", "Normal", 50, at(4, 0)), now);
+        live.add(occ("w", "BackOff", "Warning", 3, at(4, 0)), now);
+        let rows = live.rows(now, SortBy::Warnings);
+        assert_eq!(rows[0].group.key.reason.as_deref(), Some("BackOff"));
+        assert_eq!(
+            live.rows(now, SortBy::Count)[0].group.key.reason.as_deref(),
+            Some("Pulled")
+        );
+        live.set_filter(Some(Filter::parse("type=Normal").unwrap()), now);
+        let rows = live.rows(now, SortBy::Warnings);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].group.key.reason.as_deref(), Some("Pulled"));
+        assert_eq!(live.events_of(rows[0].index).len(), 1);
+        live.set_filter(None, now);
+        assert_eq!(live.rows(now, SortBy::Warnings).len(), 2);
+        assert_eq!(live.received(), 2);
+    }
+
+    #[test]
+    fn events_older_than_the_ttl_are_forgotten_and_counts_stay() {
+        let mut live = Live::new().forgetting_after(std::time::Duration::from_secs(600));
+        let now = at(100, 0);
+        live.add(occ("old", "BackOff", "Warning", 5, at(10, 0)), now);
+        for n in 0..SWEEP_EVERY {
+            live.add(occ(&format!("n{n}"), "Pulled", "Normal", 1, at(99, 0)), now);
+        }
+        assert_eq!(
+            live.remembered() as u64,
+            SWEEP_EVERY,
+            "the old event is forgotten"
+        );
+        let rows = live.rows(now, SortBy::Count);
+        let backoff = rows
+            .iter()
+            .find(|r| r.group.key.reason.as_deref() == Some("BackOff"));
+        assert_eq!(backoff.unwrap().group.count, 5, "its count stays");
+        assert_eq!(live.latest(), Some(at(99, 0)));
+    }
+
+    #[test]
+    fn sparkline_scales_to_the_maximum() {
+        assert_eq!(sparkline(&[0, 1, 2, 4, 8]), " ▂▃▅█");
+    }
+}
