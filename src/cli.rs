@@ -80,6 +80,18 @@ file after a restart, nothing lost and nothing repeated. `--check` validates the
 See docs/config.md."
     )]
     Run(RunArgs),
+    /// A live, ranked view of event groups: rates over 1, 5 and 15 minutes, a sparkline, Warnings first.
+    #[command(
+        long_about = "A live, full-screen, ranked view of event groups (the groups of --summary): \
+occurrences, rates over the last 1, 5 and 15 minutes, a sparkline of the last 15 minutes, Warnings \
+first. Keys: q quits, / opens the filter prompt (the filter language; Enter applies, an empty one \
+clears, errors shown in place), p pauses, s changes the order, ↑/↓ select, Enter opens a group's \
+events, Esc goes back. It reads a cluster with the same flags as kev (-n, -A, --context, \
+--for KIND/NAME --tree), or saved dumps with --file (what kev replay reads) to review an incident \
+afterwards, with rates as they were at --now (default: the newest event's last seen). \
+See docs/incidents.md."
+    )]
+    Top(Box<TopArgs>),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -103,6 +115,34 @@ pub struct RunArgs {
     /// Ignore what source.stateFile holds and start over (it is rewritten).
     #[arg(long = "reset-state")]
     pub reset_state: bool,
+}
+
+/// `kev top`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// Which cluster and namespaces to read.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Filters, applied before grouping (the view filter of `/` comes on top).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Review saved dumps instead of a cluster (what kev replay reads; '-' for stdin is not possible here); repeatable.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// With --file: measure rates and ages at this RFC 3339 time (default: the newest event's last seen).
+    #[arg(long, value_name = "RFC3339", requires = "files")]
+    pub now: Option<String>,
+
+    /// How long the apiserver keeps events (its --event-ttl): events not updated for longer are forgotten (their counts stay).
+    #[arg(long = "event-ttl", value_name = "DURATION", default_value = "1h")]
+    pub event_ttl: String,
+
+    /// Filter expression words, joined with `and` (see docs/filter.md).
+    #[arg(value_name = "EXPR")]
+    pub expr: Vec<String>,
 }
 
 /// `kev replay`.
@@ -138,7 +178,7 @@ pub struct ReplayArgs {
 }
 
 /// Cluster selection, after kubectl.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, Clone)]
 pub struct ClusterArgs {
     /// Namespace to read (default: the kubeconfig context's, else `default`).
     #[arg(short = 'n', long = "namespace", value_name = "NS")]
@@ -170,7 +210,7 @@ pub struct ClusterArgs {
 }
 
 /// Watching.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, Clone)]
 pub struct FollowArgs {
     /// After listing, keep watching for new events.
     #[arg(short = 'w', long = "watch")]

@@ -18,7 +18,8 @@
 //!   replay of saved dumps. Sources never filter by themselves or print.
 //! - [`filter`]: the filter language (parser, compiler, pushdown planner).
 //! - [`incident`]: events grouped by what is going wrong (namespace, type,
-//!   reason, workload, message shape), for `--summary`.
+//!   reason, workload, message shape), for `--summary`; the live model of
+//!   `kev top` (rates over 1, 5 and 15 minutes from the events' own times).
 //! - [`pipeline`]: wiring, the dedupe stage, the router (a bounded queue and
 //!   a task per sink), the ledger of acknowledgements, the checkpoint and
 //!   the state file, one stop signal.
@@ -27,6 +28,8 @@
 //!   presets, retries and disk spool).
 //! - [`output`]: formatting for `-o table|wide|json|yaml|ndjson`, kubectl's
 //!   human durations, stdout with a closed pipe handled once.
+//! - [`tui`]: `kev top`'s full-screen view (ratatui): the view's state and
+//!   keys, a pure draw, the loop; logs captured while it owns the terminal.
 //! - [`escape`]: terminal escaping of cluster-supplied text.
 //! - [`metrics`]: the daemon's Prometheus metrics and its `/metrics`,
 //!   `/healthz` and `/readyz` server.
@@ -49,6 +52,7 @@ pub mod output;
 pub mod pipeline;
 pub mod sink;
 pub mod source;
+pub mod tui;
 pub mod units;
 
 #[cfg(test)]

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
-fn init_logging(verbose: u8, format: kev::cli::LogFormat, daemon: bool) {
+fn init_logging(verbose: u8, format: kev::cli::LogFormat, daemon: bool, top: bool) {
     let default = match verbose {
         // The daemon says when it starts serving, connects and stops.
         0 if daemon => "kev=info",
@@ -18,10 +19,23 @@ fn init_logging(verbose: u8, format: kev::cli::LogFormat, daemon: bool) {
     let filter = EnvFilter::try_from_env("KEV_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
         .with_target(false);
+    // kev top owns the terminal: its logs are kept and shown, and go to
+    // stderr once the terminal is restored.
+    let (logs, ansi) = if top {
+        kev::tui::log::capture_reports();
+        (
+            logs.with_writer(BoxMakeWriter::new(kev::tui::log::Capture::default)),
+            false,
+        )
+    } else {
+        (
+            logs.with_writer(BoxMakeWriter::new(std::io::stderr)),
+            std::io::stderr().is_terminal(),
+        )
+    };
     match format {
-        kev::cli::LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        kev::cli::LogFormat::Text => logs.with_ansi(ansi).init(),
         kev::cli::LogFormat::Json => logs.json().with_ansi(false).init(),
     }
 }
@@ -54,7 +68,8 @@ fn main() -> ExitCode {
         }
     };
     let daemon = matches!(cli.command, Some(kev::cli::Command::Run(_)));
-    init_logging(cli.verbose, cli.log_format, daemon);
+    let top = matches!(cli.command, Some(kev::cli::Command::Top(_)));
+    init_logging(cli.verbose, cli.log_format, daemon, top);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -13,11 +13,12 @@ mod docs;
 mod replay;
 mod run;
 mod tail;
+mod top;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command};
-use crate::config::{ReplaySettings, TailSettings};
+use crate::config::{ReplaySettings, TailSettings, TopSettings};
 use crate::exit::Failure;
 
 /// Run the parsed command line.
@@ -29,6 +30,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Replay(args)) => {
             let settings = ReplaySettings::from_args(args).map_err(Failure::usage)?;
             replay::run(settings, stop_on_signals()).await
+        }
+        Some(Command::Top(args)) => {
+            let settings = TopSettings::from_args(args).map_err(Failure::usage)?;
+            top::run(settings, stop_on_signals()).await
         }
         None => {
             let settings = TailSettings::from_cli(&cli).map_err(Failure::usage)?;

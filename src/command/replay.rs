@@ -22,10 +22,21 @@ use crate::source::replay::Replay;
 
 /// Run `kev replay`.
 pub async fn run(s: ReplaySettings, stop: CancellationToken) -> Result<(), Failure> {
+    run_into(s, None, stop).await
+}
+
+/// Run it into `own` sink instead of the terminal (`kev top --file`).
+pub(crate) async fn run_into(
+    s: ReplaySettings,
+    own: Option<Box<dyn Sink>>,
+    stop: CancellationToken,
+) -> Result<(), Failure> {
     // Opened here, read in turn: one that cannot be opened is reported
     // when its turn comes, as its only item.
     let inputs: Vec<Replay> = s.files.iter().map(|f| Replay::open(f)).collect();
-    let sink: Box<dyn Sink> = if s.output.summary {
+    let sink: Box<dyn Sink> = if let Some(sink) = own {
+        sink
+    } else if s.output.summary {
         Box::new(SummarySink::new(
             s.output.format,
             s.output.summary_columns(s.namespace_column),

@@ -56,13 +56,18 @@ fn sink_names(s: &TailSettings) -> Vec<String> {
     }
 }
 
-/// The sinks: the summary, the terminal, or `--to-file`/`--to-webhook`'s.
+/// The sinks: the caller's own (`kev top`), the summary, the terminal, or
+/// `--to-file`/`--to-webhook`'s.
 fn routes(
     s: &TailSettings,
     namespace_column: bool,
     cluster_column: bool,
     note: String,
+    own: Option<Box<dyn Sink>>,
 ) -> Result<Vec<Route>, Failure> {
+    if let Some(sink) = own {
+        return Ok(vec![Route::to(sink)]);
+    }
     if s.output.summary {
         let mut columns = s.output.summary_columns(namespace_column);
         columns.cluster = cluster_column;
@@ -95,6 +100,7 @@ fn routes(
 async fn run_many(
     s: TailSettings,
     contexts: Vec<String>,
+    own: Option<Box<dyn Sink>>,
     stop: CancellationToken,
 ) -> Result<(), Failure> {
     crate::client::install_crypto_provider();
@@ -130,7 +136,13 @@ async fn run_many(
     }
     // NAMESPACE when any cluster reads all of them, or they read different ones.
     let namespace_column = namespaces.len() > 1 || namespaces.contains(&None);
-    let routes = routes(&s, namespace_column, true, "No events found.".to_string())?;
+    let routes = routes(
+        &s,
+        namespace_column,
+        true,
+        "No events found.".to_string(),
+        own,
+    )?;
     let pipeline = Pipeline {
         filter: Arc::new(filter),
         clock: Clock::System,
@@ -166,6 +178,15 @@ async fn run_many(
 
 /// Run `kev [FLAGS] [EXPR...]`.
 pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure> {
+    run_into(s, None, stop).await
+}
+
+/// Run it into `own` sink instead of the ones the settings name (`kev top`).
+pub(crate) async fn run_into(
+    s: TailSettings,
+    own: Option<Box<dyn Sink>>,
+    stop: CancellationToken,
+) -> Result<(), Failure> {
     let contexts = match &s.contexts {
         crate::config::Contexts::One => None,
         crate::config::Contexts::Named(names) => Some(names.clone()),
@@ -179,7 +200,7 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
                 "--all-contexts: the kubeconfig has no contexts"
             )));
         }
-        return run_many(s, contexts, stop).await;
+        return run_many(s, contexts, own, stop).await;
     }
     // A signal while connecting (an apiserver that does not answer) stops
     // at once: nothing has been delivered yet.
@@ -193,7 +214,7 @@ pub async fn run(s: TailSettings, stop: CancellationToken) -> Result<(), Failure
         (None, None) => "No events found.".to_string(),
     };
     // Opened with the state file locked, as kev run does.
-    let routes = routes(&s, p.namespace.is_none(), false, note)?;
+    let routes = routes(&s, p.namespace.is_none(), false, note, own)?;
     let pipeline = Pipeline {
         filter: Arc::new(p.filter),
         clock: Clock::System,

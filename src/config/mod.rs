@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::cli::{Cli, FilterArgs, OutputArgs, ReplayArgs};
+use crate::cli::{Cli, FilterArgs, FollowArgs, OutputArgs, ReplayArgs};
 use crate::client::ClusterOptions;
 use crate::filter::duration::parse_duration;
 use crate::filter::{Filter, FilterError, Span, Sugar, TimeBound, parse_time_bound};
@@ -493,6 +493,119 @@ impl ReplaySettings {
             filter,
             output: OutputSettings::from_args(&args.output),
             namespace_column: args.namespace.is_none() || args.all_namespaces,
+        })
+    }
+}
+
+/// `kev top`: a cluster (kev's flags, following) or saved dumps.
+#[derive(Debug)]
+pub enum TopSource {
+    /// Read a cluster as `kev -w` does.
+    Cluster(Box<TailSettings>),
+    /// Read dumps as `kev replay` does.
+    Files(Box<ReplaySettings>),
+}
+
+/// `kev top`.
+#[derive(Debug)]
+pub struct TopSettings {
+    /// Where the events come from.
+    pub source: TopSource,
+    /// "Now" for the rates.
+    pub clock: crate::incident::live::ViewClock,
+    /// Events not updated for this long are forgotten.
+    pub event_ttl: Duration,
+    /// What is being read, for the status bar.
+    pub title: String,
+}
+
+impl TopSettings {
+    /// From `kev top`'s arguments.
+    pub fn from_args(args: &crate::cli::TopArgs) -> Result<TopSettings, SettingsError> {
+        use crate::incident::live::ViewClock;
+        let event_ttl =
+            duration_flag("--event-ttl", &args.event_ttl)?.ok_or_else(|| SettingsError::Value {
+                flag: "--event-ttl",
+                value: args.event_ttl.clone(),
+                reason: "must be more than 0".to_string(),
+            })?;
+        let mut title = Vec::new();
+        if !args.expr.is_empty() {
+            title.push(args.expr.join(" "));
+        }
+        if let Some(f) = &args.filter.for_object {
+            title.insert(
+                0,
+                format!("--for {f}{}", if args.filter.tree { " --tree" } else { "" }),
+            );
+        }
+        if !args.files.is_empty() {
+            let c = &args.cluster;
+            if c.context.is_some() || c.all_contexts || c.kubeconfig.is_some() {
+                return Err(SettingsError::Conflict(
+                    "--file reads saved dumps: --context, --all-contexts and --kubeconfig choose a cluster; use one or the other"
+                        .to_string(),
+                ));
+            }
+            let replay = ReplaySettings::from_args(&ReplayArgs {
+                files: args.files.clone(),
+                expr: args.expr.clone(),
+                now: args.now.clone(),
+                namespace: c.namespace.clone(),
+                all_namespaces: c.all_namespaces,
+                filter: args.filter.clone(),
+                output: OutputArgs::default(),
+            })?;
+            let clock = match (&args.now, replay.clock) {
+                (Some(_), Clock::Fixed(t)) => ViewClock::Fixed(t),
+                _ => ViewClock::Newest,
+            };
+            if args.filter.tree {
+                return Err(SettingsError::Conflict(
+                    "--tree reads what an object owns from the cluster; a dump has no owners: use --for KIND/NAME without --tree"
+                        .to_string(),
+                ));
+            }
+            title.insert(0, args.files.join(", "));
+            return Ok(TopSettings {
+                source: TopSource::Files(Box::new(replay)),
+                clock,
+                event_ttl,
+                title: crate::escape::escape(&title.join(" │ ")).into_owned(),
+            });
+        }
+        let c = &args.cluster;
+        let cli = Cli {
+            command: None,
+            cluster: c.clone(),
+            follow: FollowArgs {
+                watch: true,
+                event_ttl: args.event_ttl.clone(),
+                ..FollowArgs::default()
+            },
+            filter: args.filter.clone(),
+            output: OutputArgs::default(),
+            expr: args.expr.clone(),
+            verbose: 0,
+            log_format: crate::cli::LogFormat::Text,
+        };
+        let tail = TailSettings::from_cli(&cli)?;
+        let context = match (&c.context, c.all_contexts) {
+            (_, true) => "all contexts".to_string(),
+            (Some(ctx), false) => format!("context {ctx}"),
+            (None, false) => "current context".to_string(),
+        };
+        let namespace = match (&c.namespace, c.all_namespaces) {
+            (_, true) => "all namespaces".to_string(),
+            (Some(ns), false) => format!("namespace {ns}"),
+            (None, false) => "the context's namespace".to_string(),
+        };
+        title.insert(0, format!("{context}, {namespace}"));
+        Ok(TopSettings {
+            source: TopSource::Cluster(Box::new(tail)),
+            clock: ViewClock::System,
+            event_ttl,
+            title: crate::escape::escape(&title.join(" │ ")).into_owned(),
         })
     }
 }

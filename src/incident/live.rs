@@ -1,6 +1,7 @@
 //! The live model behind `kev top`: the groups of [`super::Summary`], with
-//! per-minute occurrence counts for the last 15 minutes (rates over 1, 5
-//! and 15 minutes, and a sparkline), the recent events of each group, and
+//! occurrence counts in 10-second buckets over the last 15 minutes (rolling
+//! rates over 1, 5 and 15 minutes, and a sparkline of per-minute counts),
+//! the recent events of each group, and
 //! a view filter that can change while it runs (the whole bounded history
 //! is regrouped under the new filter).
 //!
@@ -19,6 +20,11 @@ use crate::model::Occurrence;
 
 /// Minutes of history kept per group.
 pub const WINDOW_MINUTES: i64 = 15;
+
+/// Seconds per bucket: the rates roll forward in steps this long.
+const BUCKET_SECS: i64 = 10;
+const BUCKETS_PER_MINUTE: i64 = 60 / BUCKET_SECS;
+const BUCKETS: i64 = WINDOW_MINUTES * BUCKETS_PER_MINUTE;
 
 /// Occurrences kept for regrouping under a new filter.
 pub const HISTORY: usize = 100_000;
@@ -65,6 +71,29 @@ impl SortBy {
     }
 }
 
+/// "Now" for the live view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewClock {
+    /// The system clock (a cluster).
+    System,
+    /// A fixed time (`kev top --file … --now`).
+    Fixed(DateTime<Utc>),
+    /// The newest event's last seen (`kev top --file …` without `--now`):
+    /// a saved incident shows the rates it had at its end.
+    Newest,
+}
+
+impl ViewClock {
+    /// The current time for `live`.
+    pub fn now(self, live: &Live) -> DateTime<Utc> {
+        match self {
+            ViewClock::System => Utc::now(),
+            ViewClock::Fixed(t) => t,
+            ViewClock::Newest => live.latest().unwrap_or_else(Utc::now),
+        }
+    }
+}
+
 /// One group as the view shows it.
 #[derive(Clone, Debug)]
 pub struct Row<'a> {
@@ -83,8 +112,8 @@ pub struct Row<'a> {
 pub struct Live {
     filter: Option<Arc<Filter>>,
     summary: Summary,
-    /// Per group: occurrences per minute (minute number since the epoch).
-    minutes: Vec<BTreeMap<i64, i64>>,
+    /// Per group: occurrences per bucket (bucket number since the epoch).
+    buckets: Vec<BTreeMap<i64, i64>>,
     /// Per group: its latest events.
     recent: Vec<VecDeque<Arc<Occurrence>>>,
     /// Per event uid: the count already counted (an update adds the rest),
@@ -108,13 +137,17 @@ fn minute_of(t: DateTime<Utc>) -> i64 {
     t.timestamp().div_euclid(60)
 }
 
+fn bucket_of(t: DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(BUCKET_SECS)
+}
+
 impl Live {
     /// An empty model.
     pub fn new() -> Live {
         Live {
             filter: None,
             summary: Summary::new(None),
-            minutes: Vec::new(),
+            buckets: Vec::new(),
             recent: Vec::new(),
             counted: HashMap::new(),
             history: VecDeque::new(),
@@ -170,8 +203,8 @@ impl Live {
             return;
         }
         let i = self.summary.add(&occ);
-        if self.minutes.len() <= i {
-            self.minutes.resize_with(i + 1, BTreeMap::new);
+        if self.buckets.len() <= i {
+            self.buckets.resize_with(i + 1, BTreeMap::new);
             self.recent.resize_with(i + 1, VecDeque::new);
         }
         let e = &occ.event;
@@ -184,15 +217,15 @@ impl Live {
         if new > 0
             && let Some(t) = e.last_seen
         {
-            *self.minutes[i].entry(minute_of(t)).or_default() += new;
+            *self.buckets[i].entry(bucket_of(t)).or_default() += new;
         }
         // Keep 15 minutes.
-        let oldest = minute_of(now) - WINDOW_MINUTES + 1;
-        while let Some((&m, _)) = self.minutes[i].first_key_value() {
-            if m >= oldest {
+        let oldest = bucket_of(now) - BUCKETS + 1;
+        while let Some((&b, _)) = self.buckets[i].first_key_value() {
+            if b >= oldest {
                 break;
             }
-            self.minutes[i].pop_first();
+            self.buckets[i].pop_first();
         }
         let recent = &mut self.recent[i];
         if recent.len() >= RECENT_PER_GROUP {
@@ -219,7 +252,7 @@ impl Live {
     pub fn set_filter(&mut self, filter: Option<Filter>, now: DateTime<Utc>) {
         self.filter = filter.map(Arc::new);
         self.summary = Summary::new(None);
-        self.minutes.clear();
+        self.buckets.clear();
         self.recent.clear();
         self.counted.clear();
         let history: Vec<Arc<Occurrence>> = self.history.iter().cloned().collect();
@@ -230,18 +263,21 @@ impl Live {
 
     /// The rows, ordered by `sort`.
     pub fn rows(&self, now: DateTime<Utc>, sort: SortBy) -> Vec<Row<'_>> {
-        let this = minute_of(now);
+        let this = bucket_of(now);
         let mut rows: Vec<Row<'_>> = self
             .summary
             .ranked()
             .into_iter()
             .map(|g| {
                 let index = g.index;
+                // Minute k back is the six buckets k*60 s to (k+1)*60 s
+                // before now: the rates roll every 10 seconds.
                 let mut minutes = [0i64; WINDOW_MINUTES as usize];
-                for (m, n) in &self.minutes[index] {
-                    let back = this - m;
-                    if (0..WINDOW_MINUTES).contains(&back) {
-                        minutes[(WINDOW_MINUTES - 1 - back) as usize] += n;
+                for (b, n) in &self.buckets[index] {
+                    let back = this - b;
+                    if (0..BUCKETS).contains(&back) {
+                        let minute = back / BUCKETS_PER_MINUTE;
+                        minutes[(WINDOW_MINUTES - 1 - minute) as usize] += n;
                     }
                 }
                 let sum = |k: usize| -> f64 {

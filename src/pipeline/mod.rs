@@ -499,8 +499,9 @@ impl Pipeline {
                 run.report.unreadable += u64::from(what.is_input_error());
                 let what = what.to_string();
                 // Replay's report of a malformed line, in the form users
-                // grep for (FILE:LINE: reason).
-                eprintln!("kev: {}", crate::escape::escape(&what));
+                // grep for (FILE:LINE: reason): on stderr, or kept for
+                // after the view while kev top owns the terminal.
+                crate::tui::log::report(&format!("kev: {}", crate::escape::escape(&what)));
                 return true;
             }
         };

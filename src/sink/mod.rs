@@ -20,6 +20,7 @@
 //! Elasticsearch, Splunk, Slack, Teams).
 
 pub mod file;
+pub mod live;
 pub mod summary;
 pub mod terminal;
 pub mod webhook;
