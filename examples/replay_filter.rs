@@ -24,7 +24,7 @@ fn main() -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let (mut kept, mut bad) = (0u64, 0u64);
-    let mut replay = Replay::open(path)?;
+    let mut replay = Replay::open(path);
     let keep = |ev: &dyn kev::model::EventView| filter.matches_fields(ev, now);
     while let Some(item) = replay.next_matching(&keep) {
         match item {

@@ -23,6 +23,7 @@ fn init_logging(verbose: u8, format: kev::cli::LogFormat, daemon: bool, top: boo
     // kev top owns the terminal: its logs are kept and shown, and go to
     // stderr once the terminal is restored.
     let (logs, ansi) = if top {
+        kev::tui::log::capture_reports();
         (
             logs.with_writer(BoxMakeWriter::new(kev::tui::log::Capture::default)),
             false,

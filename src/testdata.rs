@@ -92,6 +92,17 @@ pub(crate) fn record(i: usize, event: Value) -> (Event, RecordContext) {
     (event, context)
 }
 
+/// How many cases a fuzz property runs: `default`, which keeps `cargo test`
+/// to a second or so, or `PROPTEST_CASES` when set, for a longer run
+/// (`PROPTEST_CASES=100000 cargo test --release --lib fuzz`). proptest
+/// reads that variable only when a test sets no count of its own.
+pub fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

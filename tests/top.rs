@@ -435,6 +435,65 @@ fn a_saved_incident_shows_the_rates_it_had_at_now() {
 }
 
 #[test]
+fn bad_lines_and_missing_files_are_kept_off_the_screen_and_said_after() {
+    // Replay's reports (`kev: FILE:LINE: reason`) written to stderr while
+    // the view owns the terminal would be drawn over it, and gone with the
+    // alternate screen: they are kept, and written once it is restored.
+    let now: DateTime<Utc> = "2026-11-30T03:00:00Z".parse().unwrap();
+    // A zero-width space and a right-to-left override, shown escaped.
+    let message = "Back-off\u{200b}x\u{202e}y";
+    let mut ev = event("web.a", "web", "BackOff", "Warning", 3, message, now);
+    ev["metadata"]["uid"] = json!("uid-a");
+    ev["metadata"]["resourceVersion"] = json!("1");
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, format!("{ev}\n")).unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, format!("{ev}\n{{}}\n")).unwrap();
+    let missing = dir.path().join("missing.json");
+    let t = Tmux::start(
+        dir.path(),
+        &[
+            "top",
+            "--file",
+            good.to_str().unwrap(),
+            "--file",
+            missing.to_str().unwrap(),
+            "--file",
+            bad.to_str().unwrap(),
+            "--now",
+            "2026-11-30T03:00:00Z",
+        ],
+    );
+    let s = t.wait("the group and the end of the input", |s| {
+        s.contains("BackOff") && s.contains("(q quits)")
+    });
+    assert!(s.contains("could not be read"), "{s}");
+    assert!(s.contains(r"Back-off\u{200b}x\u{202e}y"), "{s}");
+    // At most the status line names a report.
+    let reported = s
+        .lines()
+        .filter(|l| l.contains("cannot open") || l.contains("not an Event"))
+        .count();
+    assert!(reported <= 1, "reports drawn over the view:\n{s}");
+    t.keys(&["q"]);
+    let (code, _) = t.exited();
+    assert_eq!(code, 1, "{}", t.screen());
+    t.assert_restored();
+    let after = t.screen();
+    for want in [
+        format!(
+            "kev: {}: cannot open: No such file or directory",
+            missing.display()
+        ),
+        format!("kev: {}:2: not an Event", bad.display()),
+        "1 input could not be read and 1 malformed line was skipped".to_string(),
+    ] {
+        assert!(after.contains(&want), "{want:?} after the view:\n{after}");
+    }
+}
+
+#[test]
 fn without_a_terminal_it_says_what_to_use_instead() {
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("d.ndjson");

@@ -2,10 +2,12 @@
 //! saved dumps.
 //!
 //! Settings → the inputs → the terminal sink (sorting everything for
-//! `-o table|wide`, streaming otherwise) → the pipeline, which hands the
+//! `-o table|wide`, streaming otherwise), or with `--summary` the summary
+//! sink → the pipeline, which hands the
 //! filter to the reader as its prefilter and the sink's encoder to the
-//! parallel reader. Malformed lines are reported as they are met; if there
-//! were any, the exit code is 1.
+//! parallel reader. Malformed lines, and inputs that cannot be read (a
+//! missing file, a directory), are reported as they are met and the other
+//! inputs are still read; if there were any, the exit code is 1.
 
 use std::sync::Arc;
 
@@ -29,10 +31,9 @@ pub(crate) async fn run_into(
     own: Option<Box<dyn Sink>>,
     stop: CancellationToken,
 ) -> Result<(), Failure> {
-    let mut inputs = Vec::with_capacity(s.files.len());
-    for f in &s.files {
-        inputs.push(Replay::open(f).map_err(Failure::runtime)?);
-    }
+    // Opened here, read in turn: one that cannot be opened is reported
+    // when its turn comes, as its only item.
+    let inputs: Vec<Replay> = s.files.iter().map(|f| Replay::open(f)).collect();
     let sink: Box<dyn Sink> = if let Some(sink) = own {
         sink
     } else if s.output.summary {
@@ -63,12 +64,23 @@ pub(crate) async fn run_into(
         .run_replay(inputs, stop)
         .await
         .map_err(Failure::runtime)?;
-    if report.skipped > 0 {
-        let n = report.skipped;
-        return Err(Failure::runtime(anyhow::anyhow!(
-            "{n} malformed {} skipped (reported above)",
-            if n == 1 { "line was" } else { "lines were" }
-        )));
-    }
-    Ok(())
+    let lines = report.skipped - report.unreadable;
+    let unreadable = report.unreadable;
+    let what = match (unreadable, lines) {
+        (0, 0) => return Ok(()),
+        (0, n) => malformed(n),
+        (n, 0) => unread(n),
+        (i, n) => format!("{} and {}", unread(i), malformed(n)),
+    };
+    Err(Failure::runtime(anyhow::anyhow!("{what} (reported above)")))
+}
+
+fn malformed(n: u64) -> String {
+    let what = if n == 1 { "line was" } else { "lines were" };
+    format!("{n} malformed {what} skipped")
+}
+
+fn unread(n: u64) -> String {
+    let what = if n == 1 { "input" } else { "inputs" };
+    format!("{n} {what} could not be read")
 }

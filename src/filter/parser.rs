@@ -471,3 +471,123 @@ mod roundtrip {
         }
     }
 }
+
+/// The parser and compiler fed text no generator of valid trees would write:
+/// any string, and soups of the tokens the grammar is made of. Whatever the
+/// input, parsing ends without a panic; an error points inside the text and
+/// renders without raw control characters; an accepted expression prints to
+/// text that parses back to the same tree, and compiles or fails cleanly
+/// (an invalid regex, a count that is not a number), and a compiled filter
+/// evaluates any event.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::filter::{Filter, testgen};
+    use proptest::prelude::*;
+
+    /// Predicates, keywords, operators, quotes and brackets, joined by
+    /// nothing or by blanks, so that both well-formed and broken sequences
+    /// occur (about one in fifteen parses, and most of those compile).
+    fn token_soup() -> impl Strategy<Value = String> {
+        let field = prop::sample::select(vec![
+            "type", "reason", "kind", "name", "ns", "object", "msg", "count", "age", "bogus",
+        ]);
+        let op = prop_oneof![
+            3 => Just("="),
+            1 => prop::sample::select(vec!["!=", "=~", "!~", ">", ">=", "<", "<="]),
+        ];
+        let value = prop_oneof![
+            prop::sample::select(vec![
+                "Warning",
+                "Back*",
+                "1h",
+                "90s",
+                "-3",
+                "12",
+                "\"(x\"",
+                "'a b'",
+                "\"\\d+\"",
+                "\"\"",
+                "Pod/web",
+                "\"\u{200b}\"",
+            ])
+            .prop_map(str::to_string),
+            "[a-zA-Z0-9_.:/*-]{1,6}",
+            r#""[^"\\]{0,6}""#,
+        ];
+        let predicate = prop_oneof![
+            3 => (field.clone(), op, value.clone()).prop_map(|(f, o, v)| format!("{f}{o}{v}")),
+            1 => (field, prop::collection::vec(value, 1..3))
+                .prop_map(|(f, vs)| format!("{f} in ({})", vs.join(","))),
+        ];
+        let token = prop_oneof![
+            4 => predicate,
+            3 => prop::sample::select(vec!["and", "or", "not", "&&", "||", "!", "(", ")"])
+                .prop_map(str::to_string),
+            1 => prop::sample::select(vec![
+                "in", ",", "=", "=~", "\"", "'", "\\", "*", "[", "\t", "\n", "\u{200b}", "#",
+            ])
+            .prop_map(str::to_string),
+        ];
+        (
+            prop::collection::vec(token, 1..16),
+            prop::collection::vec(any::<bool>(), 16),
+        )
+            .prop_map(|(tokens, gaps)| {
+                let mut s = String::new();
+                for (t, gap) in tokens.iter().zip(gaps) {
+                    if gap || s.is_empty() {
+                        s.push(' ');
+                    }
+                    s.push_str(t);
+                }
+                s
+            })
+    }
+
+    fn check(text: &str, ev: &crate::model::Event) -> Result<(), TestCaseError> {
+        match parse(text) {
+            Err(err) => {
+                prop_assert!(err.span.start <= text.len(), "{:?}: {:?}", text, err);
+                prop_assert!(err.span.start <= err.span.end, "{:?}: {:?}", text, err);
+                let rendered = err.render();
+                prop_assert!(
+                    !rendered
+                        .chars()
+                        .any(|c| c.is_control() && c != '\n' && c != '\t'),
+                    "{:?}",
+                    rendered
+                );
+            }
+            Ok(tree) => {
+                let printed = tree.to_string();
+                let back = parse(&printed).map_err(|err| {
+                    TestCaseError::fail(format!(
+                        "{text:?} printed as {printed:?}: {}",
+                        err.render()
+                    ))
+                })?;
+                prop_assert_eq!(&back, &tree, "{:?} printed as {:?}", text, printed);
+                if let Ok(filter) = Filter::parse(text) {
+                    let _ = filter.matches(ev, testgen::now());
+                    let _ = filter.field_selector();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: crate::testdata::fuzz_cases(1024), ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_text(text in any::<String>(), ev in testgen::any_event()) {
+            check(&text, &ev)?;
+        }
+
+        #[test]
+        fn token_soups(text in token_soup(), ev in testgen::any_event()) {
+            check(&text, &ev)?;
+        }
+    }
+}

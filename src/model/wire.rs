@@ -115,6 +115,30 @@ pub struct WireListMeta {
     pub remaining_item_count: Option<i64>,
 }
 
+impl WireEvent {
+    /// Whether the object has any of the fields that make an Event (beyond
+    /// `apiVersion`, `kind` and `metadata`, which every object has): what
+    /// tells an Event without `kind` (a raw list's items have none) from
+    /// `{}`, `{"foo": 1}` or another kind of object. A replayed object
+    /// without any is reported, not shown as a row of `<unknown>`.
+    pub fn has_event_fields(&self) -> bool {
+        self.involved_object.is_some()
+            || self.related.is_some()
+            || self.type_.is_some()
+            || self.reason.is_some()
+            || self.message.is_some()
+            || self.source.is_some()
+            || self.reporting_component.is_some()
+            || self.reporting_instance.is_some()
+            || self.action.is_some()
+            || self.count.is_some()
+            || self.first_timestamp.is_some()
+            || self.last_timestamp.is_some()
+            || self.event_time.is_some()
+            || self.series.is_some()
+    }
+}
+
 fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
 }

@@ -10,6 +10,7 @@ pub mod humanize;
 pub mod stdout;
 pub mod summary;
 pub mod table;
+pub mod yaml;
 
 use std::io::{self, Write};
 
@@ -84,7 +85,8 @@ impl Printer for JsonPrinter {
     }
 }
 
-/// `-o yaml`: one YAML document per occurrence.
+/// `-o yaml`: one YAML document per occurrence, every string a YAML 1.1
+/// reader could take for something else (a timestamp) quoted ([`yaml`]).
 #[derive(Debug, Default)]
 pub struct YamlPrinter;
 
@@ -95,7 +97,7 @@ impl Printer for YamlPrinter {
         occ: &Occurrence,
         _now: DateTime<Utc>,
     ) -> io::Result<()> {
-        let text = serde_norway::to_string(&occ.record()).map_err(io::Error::other)?;
+        let text = yaml::to_yaml(&occ.record()).map_err(io::Error::other)?;
         out.write_all(b"---\n")?;
         out.write_all(text.as_bytes())
     }

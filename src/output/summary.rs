@@ -1,11 +1,13 @@
 //! `--summary`'s output: the ranked groups as a table, or one
 //! `kev/summary/v1` record per group (`-o json|yaml|ndjson`, documented in
-//! docs/incidents.md).
+//! docs/incidents.md). The table's cells are escaped and its columns padded
+//! by display width, as the event table's are (`super::table`).
 
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 use super::humanize::age;
 use super::{OutputFormat, escape};
@@ -140,10 +142,10 @@ fn table(
             row
         })
         .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.width());
         }
     }
     let mut line = |cells: &mut dyn Iterator<Item = &str>| -> io::Result<()> {
@@ -153,7 +155,7 @@ fn table(
         for (i, c) in cells.iter().enumerate() {
             s.push_str(c);
             if i < last {
-                let pad = widths[i] - c.chars().count() + GAP;
+                let pad = widths[i] - c.width() + GAP;
                 s.extend(std::iter::repeat_n(' ', pad));
             }
         }
@@ -249,5 +251,40 @@ mod tests {
             (Some(6), Some(2))
         );
         assert_eq!(r["message"], "back-off 10s \u{1b}[31m", "data, not escaped");
+    }
+
+    #[test]
+    fn columns_align_by_display_width() {
+        // A CJK reason, an emoji and a zero-width space (escaped) in
+        // workloads' names: WORKLOAD and MESSAGE start in the same terminal
+        // column on every row.
+        let mut s = Summary::new(None);
+        for (uid, pod, reason) in [
+            ("a", "web-7f9c6d5b8-x2x4z", "BackOff"),
+            ("b", "网页-7f9c6d5b8-x2x4z", "拉取镜像失败"),
+            ("c", "🚀-7f9c6d5b8-x2x4z", "Crash🔥"),
+            ("d", "z\u{200b}-7f9c6d5b8-x2x4z", "Zero\u{200b}Width"),
+        ] {
+            let mut o = occ(uid, "payments", pod, "the message", 1);
+            o.event.reason = Some(reason.into());
+            s.add(&o);
+        }
+        let now = DateTime::from_timestamp(1_800_000_600, 0).unwrap();
+        let mut out = Vec::new();
+        let cols = SummaryColumns::default();
+        print(&mut out, &s.ranked(), OutputFormat::Table, cols, now).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let column_of = |line: &str, needle: &str| line[..line.find(needle).unwrap()].width();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        let (workload, message) = (
+            column_of(lines[0], "WORKLOAD"),
+            column_of(lines[0], "MESSAGE"),
+        );
+        for line in &lines[1..] {
+            assert_eq!(column_of(line, "Deployment/"), workload, "\n{text}");
+            assert_eq!(column_of(line, "the message"), message, "\n{text}");
+        }
+        assert!(text.contains("Zero\\u{200b}Width"), "{text}");
     }
 }

@@ -1,15 +1,20 @@
 //! The `table` and `wide` formats: `kubectl events` column for column.
 //!
-//! Columns are padded the way Go's tabwriter does for kubectl (cell width in
-//! characters plus three spaces, at least six), computed over the list batch;
-//! rows that arrive later from a watch reuse those widths and grow them only
-//! when a cell does not fit. Every cell is escaped first.
+//! Columns are padded the way Go's tabwriter does for kubectl (cell width
+//! plus three spaces, at least six), computed over the list batch; rows that
+//! arrive later from a watch reuse those widths and grow them only when a
+//! cell does not fit. Every cell is escaped first (`crate::escape`), and
+//! widths are display widths (`unicode-width`: CJK and emoji take two
+//! columns, combining marks none), not `char` counts, so a wide reason does
+//! not push the OBJECT column out of line. kubectl's tabwriter counts
+//! characters and misaligns there.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use owo_colors::OwoColorize;
+use unicode_width::UnicodeWidthStr;
 
 use super::Printer;
 use super::humanize::age;
@@ -148,7 +153,7 @@ impl TablePrinter {
             .zip(cells.iter())
             .take(cells.len().saturating_sub(1))
         {
-            *w = (*w).max(cell.chars().count() + PADDING);
+            *w = (*w).max(cell.width() + PADDING);
         }
     }
 
@@ -163,7 +168,7 @@ impl TablePrinter {
         for (i, cell) in cells.iter().enumerate() {
             line.push_str(cell);
             if i < last {
-                let pad = self.widths[i].saturating_sub(cell.chars().count());
+                let pad = self.widths[i].saturating_sub(cell.width());
                 line.extend(std::iter::repeat_n(' ', pad));
             }
         }
@@ -340,8 +345,65 @@ LAST SEEN   TYPE      REASON      OBJECT                SUBOBJECT              S
         assert!(got.starts_with("NAMESPACE   LAST SEEN"));
         assert!(
             got.contains("\nns-ü       "),
-            "non-ASCII width counts characters: {:?}",
+            "ü is one column wide: {:?}",
             &got[..200]
+        );
+    }
+
+    /// The display column (terminal cells) at which `needle` starts in `line`.
+    fn column_of(line: &str, needle: &str) -> usize {
+        let at = line
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} in {line:?}"));
+        line[..at].width()
+    }
+
+    fn with_reason_and_name(reason: &str, name: &str) -> Occurrence {
+        let mut o = fixtures().remove(3);
+        o.event.reason = Some(reason.to_string());
+        o.event.object.name = Some(name.to_string());
+        o
+    }
+
+    #[test]
+    fn columns_align_by_display_width() {
+        // Wide (CJK, emoji), zero-width (a combining mark) and escaped
+        // (zero-width space, shown as \u{200b}) reasons and names: every row's
+        // OBJECT and MESSAGE start in the same terminal column.
+        let batch = [
+            with_reason_and_name("BackOff", "web-1"),
+            with_reason_and_name("拉取镜像失败", "网页-1"),
+            with_reason_and_name("🚀Crash🔥", "web-🚀"),
+            with_reason_and_name("Cafe\u{301}", "web-e\u{301}"),
+            with_reason_and_name("Zero\u{200b}Width", "web\u{200b}-1"),
+        ];
+        for wide in [false, true] {
+            let got = render(TableOptions::default(), wide, &batch);
+            let lines: Vec<&str> = got.lines().collect();
+            assert_eq!(lines.len(), 6, "{got}");
+            let object = column_of(lines[0], "OBJECT");
+            let message = column_of(lines[0], "MESSAGE");
+            for line in &lines[1..] {
+                assert_eq!(column_of(line, "Pod/"), object, "wide={wide}:\n{got}");
+                assert_eq!(column_of(line, "Back-off"), message, "wide={wide}:\n{got}");
+            }
+            assert!(got.contains("Zero\\u{200b}Width"), "{got}");
+            assert!(got.contains("Pod/web\\u{200b}-1"), "{got}");
+        }
+        // The REASON column is as wide as its widest cell (12 columns of
+        // 拉取镜像失败) plus the padding, not as its longest in chars.
+        let got = render(TableOptions::default(), false, &batch);
+        let header = got.lines().next().unwrap();
+        assert_eq!(
+            column_of(header, "OBJECT") - column_of(header, "REASON"),
+            "Zero\\u{200b}Width".len() + PADDING
+        );
+        let got = render(TableOptions::default(), false, &batch[..2]);
+        let header = got.lines().next().unwrap();
+        assert_eq!(
+            column_of(header, "OBJECT") - column_of(header, "REASON"),
+            12 + PADDING,
+            "\n{got}"
         );
     }
 

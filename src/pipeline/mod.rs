@@ -39,7 +39,7 @@ use crate::output::sort_by_last_seen;
 use crate::sink::{Batch, Delivery, Sink, SinkError};
 use crate::source::ApiError;
 use crate::source::replay::parallel::{ParOptions, replay_lines};
-use crate::source::replay::{Prefilter, Replay};
+use crate::source::replay::{Prefilter, Replay, ReplayError};
 use crate::source::watch::{EventWatcher, Update, WatchStats};
 use checkpoint::MAX_SINKS;
 use checkpoint::{Applied, Checkpoint, CheckpointStats, Ledger};
@@ -112,6 +112,9 @@ pub struct Report {
     pub delivered: u64,
     /// Malformed inputs skipped (replay), each reported on stderr.
     pub skipped: u64,
+    /// Of those, inputs nothing of which could be read (replay: a missing
+    /// file, a directory).
+    pub unreadable: u64,
     /// The dedupe stage's counters.
     pub dedupe: DedupeStats,
     /// The watch's counters.
@@ -163,7 +166,7 @@ enum Msg {
     /// `since` are not wanted.
     Positioned { rv: String, since: DateTime<Utc> },
     /// A malformed input, reported and counted.
-    Skipped(String),
+    Skipped(ReplayError),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -493,9 +496,12 @@ impl Pipeline {
             }
             Msg::Skipped(what) => {
                 run.report.skipped += 1;
+                run.report.unreadable += u64::from(what.is_input_error());
+                let what = what.to_string();
                 // Replay's report of a malformed line, in the form users
-                // grep for (FILE:LINE: reason).
-                eprintln!("kev: {}", crate::escape::escape(&what));
+                // grep for (FILE:LINE: reason): on stderr, or kept for
+                // after the view while kev top owns the terminal.
+                crate::tui::log::report(&format!("kev: {}", crate::escape::escape(&what)));
                 return true;
             }
         };
@@ -871,7 +877,7 @@ fn replay_inputs(
                 send_batch(std::mem::take(&mut batch), None)?;
                 replay_lines(lines, keep, opts, encoder.as_deref(), |block| {
                     for e in block.errors.drain(..) {
-                        send(Msg::Skipped(e.to_string()))?;
+                        send(Msg::Skipped(e))?;
                     }
                     let encoded = encoder.is_some().then(|| std::mem::take(&mut block.bytes));
                     send_batch(std::mem::take(&mut block.kept), encoded)
@@ -888,7 +894,7 @@ fn replay_inputs(
                         send_batch(std::mem::take(&mut batch), None)?;
                     }
                 }
-                Err(e) => send(Msg::Skipped(e.to_string()))?,
+                Err(e) => send(Msg::Skipped(e))?,
             }
         }
         send_batch(batch, None)?;

@@ -1,15 +1,21 @@
 //! Logs while the view owns the terminal: lines written to stderr would
 //! be drawn over the screen, so `kev top` logs into memory instead; the
 //! view shows the latest warning or error in its status bar, and the lines
-//! are written to stderr once the terminal is restored.
+//! are written to stderr once the terminal is restored. Reports that are
+//! not logs but stderr lines of their own (a replay's `kev: FILE:LINE:
+//! reason`) go the same way, through [`report`].
 
 use std::io;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 static LOG: Mutex<Captured> = Mutex::new(Captured {
     text: String::new(),
     lines: 0,
 });
+
+/// Whether [`report`] writes into the captured log instead of stderr.
+static CAPTURING: AtomicBool = AtomicBool::new(false);
 
 /// At most this many lines are kept (the oldest go first).
 const KEEP: usize = 1000;
@@ -44,6 +50,22 @@ impl io::Write for Capture {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// Send [`report`]'s lines into the captured log from now on (kev top,
+/// whose logs are captured too).
+pub fn capture_reports() {
+    CAPTURING.store(true, Ordering::Relaxed);
+}
+
+/// Write one diagnostic line to stderr, or into the captured log once
+/// [`capture_reports`] was called.
+pub fn report(line: &str) {
+    if CAPTURING.load(Ordering::Relaxed) {
+        let _ = io::Write::write_all(&mut Capture, format!("{line}\n").as_bytes());
+    } else {
+        eprintln!("{line}");
     }
 }
 

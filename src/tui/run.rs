@@ -105,7 +105,10 @@ pub async fn run(
                 let new_log = logged.is_some() && logged != last_log;
                 if new_log {
                     let text = crate::escape::escape(logged.as_deref().unwrap_or("")).into_owned();
-                    let error = text.starts_with("ERROR") || text.starts_with("WARN");
+                    // A replay's bad line or unreadable input is `kev: …`.
+                    let error = text.starts_with("ERROR")
+                        || text.starts_with("WARN")
+                        || text.starts_with("kev: ");
                     app.notice = Some((text, error));
                     last_log = logged;
                 }

@@ -1,45 +1,35 @@
-//! Whole documents: `kubectl get events -o json` (an `EventList` or `List`),
-//! a JSON array, pretty-printed objects one after another, and `-o yaml`
-//! (one or more `---`-separated documents). Each is read whole (up to
-//! [`MAX_DOCUMENT_BYTES`](super::MAX_DOCUMENT_BYTES)) and its items are
-//! queued; a bad item is reported with its position and the rest are kept.
+//! Whole YAML documents: `kubectl get events -o yaml` (one or more
+//! `---`-separated documents), read whole (up to
+//! [`MAX_DOCUMENT_BYTES`](super::MAX_DOCUMENT_BYTES)), their items queued;
+//! a bad item is reported with its position and the rest are kept. (JSON
+//! documents are streamed instead: `super::scan`.)
+//!
+//! Before the YAML parser sees a document, its nesting is estimated
+//! ([`yaml_nesting_over`]): the parser takes time quadratic in the depth
+//! (100,000 nested brackets took 40 s of CPU before it gave up with
+//! "recursion limit exceeded"), and no Event is more than a dozen levels
+//! deep, so a document nested deeper than [`MAX_YAML_DEPTH`] is reported
+//! and not parsed.
 
 use std::collections::VecDeque;
 
 use serde::Deserialize;
 
-use super::lines::{json_error, not_an_event, unsupported_schema};
+use super::lines::{no_event_fields, not_an_event, unsupported_schema};
 use super::{Replay, ReplayError, ReplayItem};
 use crate::model::{Event, Record, RecordContext, SCHEMA_V1, WireEvent};
 
 impl Replay {
-    pub(super) fn json_document(&mut self, data: &[u8], first_line: u64) {
-        let mut stream =
-            serde_json::Deserializer::from_slice(data).into_iter::<serde_json::Value>();
-        loop {
-            let offset = stream.byte_offset();
-            match stream.next() {
-                None => break,
-                Some(Ok(v)) => {
-                    let skipped = data[offset..]
-                        .iter()
-                        .take_while(|b| b.is_ascii_whitespace())
-                        .count();
-                    let line = first_line + newlines(&data[..offset + skipped]);
-                    classify(v, &self.name, line, 0, &mut self.pending);
-                }
-                Some(Err(e)) => {
-                    let line = first_line + e.line().saturating_sub(1) as u64;
-                    self.pending.push_back(Err(
-                        self.err(Some(line), json_error("invalid JSON document", &e))
-                    ));
-                    break;
-                }
-            }
-        }
-    }
-
     pub(super) fn yaml_document(&mut self, data: &[u8], first_line: u64) {
+        if let Some(line) = yaml_nesting_over(data, MAX_YAML_DEPTH) {
+            self.pending.push_back(Err(self.err(
+                Some(first_line + line - 1),
+                format!(
+                    "invalid YAML: nested deeper than {MAX_YAML_DEPTH} levels; the document is not read"
+                ),
+            )));
+            return;
+        }
         for (i, doc) in serde_norway::Deserializer::from_slice(data).enumerate() {
             match serde_json::Value::deserialize(doc) {
                 Ok(v) => classify(v, &self.name, first_line, i + 1, &mut self.pending),
@@ -56,10 +46,6 @@ impl Replay {
             }
         }
     }
-}
-
-fn newlines(b: &[u8]) -> u64 {
-    b.iter().filter(|&&c| c == b'\n').count() as u64
 }
 
 fn yaml_message(e: &serde_norway::Error) -> String {
@@ -143,7 +129,117 @@ fn one(v: serde_json::Value) -> Result<(Event, RecordContext), String> {
     if let Some(kind) = kind_of(&v).filter(|k| *k != "Event") {
         return Err(not_an_event(kind));
     }
-    WireEvent::deserialize(&v)
-        .map(|w| (Event::from(w), RecordContext::default()))
-        .map_err(|e| format!("invalid Event: {e}"))
+    match WireEvent::deserialize(&v) {
+        Ok(w) if w.has_event_fields() => Ok((Event::from(w), RecordContext::default())),
+        Ok(_) => Err(no_event_fields()),
+        Err(e) => Err(format!("invalid Event: {e}")),
+    }
+}
+
+/// Deepest nesting of a YAML document read; see the module docs. The
+/// YAML parser refuses more than 128 levels anyway.
+pub(super) const MAX_YAML_DEPTH: usize = 128;
+
+/// The first line (1-based) at which `data` may be nested deeper than
+/// `limit`, or `None`. An estimate from above, in one pass: the `- `, `? `
+/// and `: ` indicators on a line (`- - - x` nests on one line), plus open
+/// flow brackets, plus the depth of the line it is indented under (the
+/// depth reached on that line, not one level per indentation: `- - - k:`
+/// and then an indented line nest four levels and more), plus one for a
+/// block sequence at its key's own indentation. Quoted scalars, comments
+/// and block scalars (`|`, `>`) are skipped, and a `[` or `{` counts only
+/// where a node can start, so text such as `failed [x]` in a message does
+/// not.
+pub(super) fn yaml_nesting_over(data: &[u8], limit: usize) -> Option<u64> {
+    // The lines a line may be indented under: (indentation, the depth
+    // reached on that line).
+    let mut indents: Vec<(usize, usize)> = Vec::new();
+    // The depth of the line the current one is indented under.
+    let mut base = 0usize;
+    let mut flow = 0usize;
+    let mut quote: Option<u8> = None;
+    // The indentation of the line that opened a block scalar.
+    let mut block_scalar: Option<usize> = None;
+    for (n, line) in data.split(|&b| b == b'\n').enumerate() {
+        let line_no = n as u64 + 1;
+        let indent = line.iter().take_while(|&&b| b == b' ').count();
+        let content = &line[indent..];
+        let blank = content.trim_ascii().is_empty();
+        if let Some(open) = block_scalar {
+            if blank || indent > open {
+                continue;
+            }
+            block_scalar = None;
+        }
+        if quote.is_none() && flow == 0 {
+            if blank || content[0] == b'#' {
+                continue;
+            }
+            while indents.last().is_some_and(|&(i, _)| i >= indent) {
+                indents.pop();
+            }
+            base = indents.last().map_or(0, |&(_, depth)| depth);
+            indents.push((indent, base));
+        }
+        let block_line = quote.is_none() && flow == 0;
+        let mut on_line = 0usize;
+        let mut node_start = quote.is_none();
+        let mut i = 0;
+        while i < content.len() {
+            let b = content[i];
+            let next = content.get(i + 1).copied();
+            i += 1;
+            if let Some(q) = quote {
+                match (q, b) {
+                    (b'\'', b'\'') if next == Some(b'\'') => i += 1,
+                    (b'"', b'\\') => i += 1,
+                    (q, b) if q == b => {
+                        quote = None;
+                        node_start = false;
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            let space_after = matches!(next, None | Some(b' ' | b'\t' | b'\r'));
+            match b {
+                b' ' | b'\t' | b'\r' => {}
+                b'#' if i == 1 || matches!(content[i - 2], b' ' | b'\t') => break,
+                b'"' | b'\'' if node_start => quote = Some(b),
+                b'[' | b'{' if node_start || flow > 0 => {
+                    flow += 1;
+                    node_start = true;
+                }
+                b']' | b'}' if flow > 0 => {
+                    flow -= 1;
+                    node_start = false;
+                }
+                b',' if flow > 0 => node_start = true,
+                b'-' | b'?' | b':' if space_after || (b == b':' && flow > 0) => {
+                    if flow == 0 {
+                        on_line += 1;
+                    }
+                    node_start = true;
+                }
+                b'|' | b'>' if node_start && flow == 0 => {
+                    block_scalar = Some(indent);
+                    break;
+                }
+                // Anchors and tags come before a node.
+                b'&' | b'!' if node_start => {
+                    while i < content.len() && !matches!(content[i], b' ' | b'\t') {
+                        i += 1;
+                    }
+                }
+                _ => node_start = false,
+            }
+            if base + 1 + on_line + flow > limit {
+                return Some(line_no);
+            }
+        }
+        if block_line && let Some(last) = indents.last_mut() {
+            last.1 = base + on_line;
+        }
+    }
+    None
 }

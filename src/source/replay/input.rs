@@ -1,13 +1,18 @@
 //! Reading an input: gzip detection by the magic bytes, bounded line
 //! reads, and deciding from the first non-blank line whether the input is
-//! line-delimited JSON, a JSON document or a YAML document.
+//! line-delimited JSON, a JSON document (which a list on one line, as
+//! `kubectl get --raw` prints it, is) or a YAML document.
 
 use std::io::{self, BufRead, BufReader, Read};
 
 use flate2::read::MultiGzDecoder;
 
 use super::lines::too_long;
-use super::{InputFormat, MAX_DOCUMENT_BYTES, READ_BUFFER_BYTES, Replay, ReplayError, State};
+use super::scan::Scanner;
+use super::{
+    InputFormat, MAX_DOCUMENT_BYTES, PROBE_BYTES, READ_BUFFER_BYTES, Replay, ReplayError, State,
+    io_message,
+};
 
 impl Replay {
     /// Read the next line into `self.buf`. `Ok(false)` at the end of input.
@@ -44,8 +49,9 @@ impl Replay {
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.pending
-                        .push_back(Err(self.err(None, format!("read error: {e}"))));
+                    self.pending.push_back(Err(
+                        self.err(None, format!("read error: {}", io_message(&e)))
+                    ));
                     self.state = State::Done;
                     return;
                 }
@@ -58,71 +64,83 @@ impl Replay {
         } else {
             Box::new(head)
         };
-        let mut r: Box<dyn BufRead + Send> =
-            Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, reader));
-        // The first non-blank line decides.
+        let mut r = BufReader::with_capacity(READ_BUFFER_BYTES, reader);
+        // The first non-blank line decides: its first PROBE_BYTES are read,
+        // then put back in front of the rest, for whichever reader it is.
+        let mut probe: Vec<u8> = Vec::new();
+        let mut first_read = true;
         loop {
-            match self.read_line(&mut *r) {
+            let n = match (&mut r)
+                .take(PROBE_BYTES as u64)
+                .read_until(b'\n', &mut probe)
+            {
+                Ok(n) => n,
                 Err(e) => return self.fail_read(e),
-                Ok(Ok(false)) => {
-                    self.state = State::Done;
-                    return;
-                }
-                Ok(Err(too_long)) => {
-                    // Whatever it is, it is not a document we can hold: treat as lines.
-                    self.pending.push_back(Err(too_long));
-                    self.format = Some(InputFormat::Lines);
-                    self.state = State::Lines(r);
-                    return;
-                }
-                Ok(Ok(true)) => {}
+            };
+            if first_read && probe.starts_with(b"\xEF\xBB\xBF") {
+                probe.drain(..3);
             }
-            if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
-                self.buf.drain(..3);
+            first_read = false;
+            if n == 0 || !probe.trim_ascii().is_empty() {
+                break;
             }
-            let first = self.buf.trim_ascii();
-            if first.is_empty() {
-                continue;
+            // Blank so far: dropped; a whole blank line counts as a line.
+            if probe.ends_with(b"\n") {
+                self.line += 1;
             }
-            if first.starts_with(b"{") && first != b"{" {
-                self.format = Some(InputFormat::Lines);
-                let item = self.parse_line();
-                if let Some(item) = item {
-                    self.pending.push_back(item);
-                }
-                self.state = State::Lines(r);
-                return;
-            }
-            let json = first.starts_with(b"{") || first.starts_with(b"[");
-            self.format = Some(if json {
-                InputFormat::JsonDocument
-            } else {
-                InputFormat::YamlDocument
-            });
-            let first_line = self.line;
-            let mut data = std::mem::take(&mut self.buf);
-            if let Err(e) = (&mut r).take(MAX_DOCUMENT_BYTES).read_to_end(&mut data) {
-                return self.fail_read(e);
-            }
-            if data.len() as u64 >= MAX_DOCUMENT_BYTES {
-                self.pending.push_back(Err(self.err(
-                    Some(first_line),
-                    format!("document larger than {MAX_DOCUMENT_BYTES} bytes; split it, or convert it to one event per line"),
-                )));
-            } else if json {
-                self.json_document(&data, first_line);
-            } else {
-                self.yaml_document(&data, first_line);
-            }
+            probe.clear();
+        }
+        let first = probe.trim_ascii();
+        if first.is_empty() {
             self.state = State::Done;
             return;
+        }
+        let format = if first.starts_with(b"[") || first == b"{" || starts_a_list(first) {
+            InputFormat::JsonDocument
+        } else if first.starts_with(b"{") {
+            InputFormat::Lines
+        } else {
+            InputFormat::YamlDocument
+        };
+        self.format = Some(format);
+        let rest: Box<dyn BufRead + Send> = Box::new(io::Cursor::new(probe).chain(r));
+        match format {
+            InputFormat::Lines => self.state = State::Lines(rest),
+            InputFormat::JsonDocument => {
+                let scanner = Scanner::new(rest, self.line + 1, self.max_line);
+                self.state = State::Document(Box::new(scanner));
+            }
+            InputFormat::YamlDocument => {
+                let first_line = self.line + 1;
+                let mut data = Vec::new();
+                if let Err(e) = rest.take(MAX_DOCUMENT_BYTES).read_to_end(&mut data) {
+                    return self.fail_read(e);
+                }
+                if data.len() as u64 >= MAX_DOCUMENT_BYTES {
+                    self.pending.push_back(Err(self.err(
+                        Some(first_line),
+                        format!("YAML document larger than {MAX_DOCUMENT_BYTES} bytes; split it, or convert it to JSON, which is streamed"),
+                    )));
+                } else {
+                    self.yaml_document(&data, first_line);
+                }
+                self.state = State::Done;
+            }
         }
     }
 
     pub(super) fn fail_read(&mut self, e: io::Error) {
         let at = Some(self.line + 1);
         self.pending
-            .push_back(Err(self.err(at, format!("read error: {e}"))));
+            .push_back(Err(self.err(at, format!("read error: {}", io_message(&e)))));
         self.state = State::Done;
     }
+}
+
+/// Whether `first`, the start of a first line beginning with `{`, opens a
+/// list: an `items` array among its members, before any `schema`.
+fn starts_a_list(first: &[u8]) -> bool {
+    let mut scanner = Scanner::new(first, 1, PROBE_BYTES);
+    scanner.next_step();
+    scanner.entered_list()
 }

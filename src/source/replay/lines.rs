@@ -20,11 +20,70 @@ use std::collections::VecDeque;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::documents::classify;
+use super::scan::{Scanner, Step};
 use super::view::{EventRef, RecordRef};
 use super::{KEV_PREFIX, Prefilter, ReplayError, ReplayItem};
 use crate::model::borrowed::BorrowedStr;
-use crate::model::{Event, Record, RecordContext, SCHEMA_V1};
+use crate::model::{Event, Record, RecordContext, SCHEMA_V1, WireEvent};
+
+/// Where a unit (a line, or one value of a document) is, for messages.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pos<'a> {
+    /// The input's name.
+    pub(crate) name: &'a str,
+    /// The line the unit starts on.
+    pub(crate) line: u64,
+    /// Its number among a list's items (`item N: ` in messages).
+    pub(crate) item: Option<u64>,
+    /// The unit is a whole line of the input, so a JSON error's column is
+    /// the line's; otherwise the error's own line within the unit is used
+    /// (a pretty-printed item spans lines) and no column.
+    pub(crate) whole_line: bool,
+}
+
+impl<'a> Pos<'a> {
+    /// A line of a line-delimited input.
+    pub(crate) fn line(name: &'a str, line: u64) -> Pos<'a> {
+        Pos {
+            name,
+            line,
+            item: None,
+            whole_line: true,
+        }
+    }
+
+    /// A value of a document, or an item of a list, starting on `line`.
+    pub(crate) fn unit(name: &'a str, line: u64, item: Option<u64>) -> Pos<'a> {
+        Pos {
+            name,
+            line,
+            item,
+            whole_line: false,
+        }
+    }
+
+    pub(crate) fn err(&self, message: impl Into<String>) -> ReplayError {
+        self.err_at(self.line, message.into())
+    }
+
+    fn err_at(&self, line: u64, message: String) -> ReplayError {
+        let message = match self.item {
+            Some(i) => format!("item {i}: {message}"),
+            None => message,
+        };
+        ReplayError::new(self.name, Some(line), message)
+    }
+
+    fn json_err(&self, what: &str, e: &serde_json::Error) -> ReplayError {
+        if self.whole_line {
+            return self.err(json_error(what, e));
+        }
+        let s = e.to_string();
+        let msg = s.rfind(" at line ").map_or(s.as_str(), |i| &s[..i]);
+        let line = self.line + (e.line().max(1) - 1) as u64;
+        self.err_at(line, format!("{what}: {msg}"))
+    }
+}
 
 /// Parse one line (`line_no` for messages): `None` for a blank line, or for
 /// a list whose items were queued in `pending`.
@@ -34,26 +93,105 @@ pub(super) fn parse_line(
     line: &[u8],
     pending: &mut VecDeque<ReplayItem>,
 ) -> Option<ReplayItem> {
-    let line = line.trim_ascii();
-    if line.is_empty() {
+    parse_unit(&Pos::line(name, line_no), line, pending)
+}
+
+/// Parse one unit at `pos`, as [`parse_line`] a line.
+pub(super) fn parse_unit(
+    pos: &Pos<'_>,
+    unit: &[u8],
+    pending: &mut VecDeque<ReplayItem>,
+) -> Option<ReplayItem> {
+    let unit = unit.trim_ascii();
+    if unit.is_empty() {
         return None;
     }
-    if line.starts_with(KEV_PREFIX) {
-        return parse_shaped(Shape::Record, name, line_no, line, pending);
+    if unit.starts_with(KEV_PREFIX) {
+        return parse_shaped(Shape::Record, pos, unit, pending);
     }
-    let probe = match serde_json::from_slice::<Probe<'_>>(line) {
+    if !unit.starts_with(b"{") {
+        return not_an_object(pos, unit, pending);
+    }
+    let probe = match serde_json::from_slice::<Probe<'_>>(unit) {
         Ok(p) => p,
-        Err(e) => {
-            let msg = json_error("invalid JSON", &e);
-            return Some(Err(ReplayError::new(name, Some(line_no), msg)));
-        }
+        Err(e) => return Some(Err(pos.json_err("invalid JSON", &e))),
     };
     let shape = Shape::of(
         probe.schema.as_deref(),
         probe.kind.as_deref(),
         probe.items.is_some(),
     );
-    parse_shaped(shape, name, line_no, line, pending)
+    parse_shaped(shape, pos, unit, pending)
+}
+
+/// A unit that does not start with `{`: an array (a list, unless it is
+/// itself a list's item), or not an Event at all, or not JSON.
+fn not_an_object(
+    pos: &Pos<'_>,
+    unit: &[u8],
+    pending: &mut VecDeque<ReplayItem>,
+) -> Option<ReplayItem> {
+    if let Err(e) = serde_json::from_slice::<IgnoredAny>(unit) {
+        return Some(Err(pos.json_err("invalid JSON", &e)));
+    }
+    let what = match unit[0] {
+        b'[' if pos.item.is_none() => {
+            expand_list(pos, unit, pending);
+            return None;
+        }
+        b'[' => "an array",
+        b'n' => "null",
+        b't' | b'f' => "a boolean",
+        b'"' => "a string",
+        _ => "a number",
+    };
+    Some(Err(pos.err(format!("not an Event but {what}"))))
+}
+
+/// The items of a list or array held in memory (a line, or a document's
+/// value), queued in `pending` in order. `unit` is valid JSON (its
+/// parser said so), so the scanner finds no structural error in it.
+fn expand_list(pos: &Pos<'_>, unit: &[u8], pending: &mut VecDeque<ReplayItem>) {
+    let mut scanner = Scanner::new(unit, pos.line, usize::MAX);
+    while let Some(step) = scanner.next_step() {
+        match step {
+            Step::Unit {
+                line,
+                item: Some(i),
+            } => {
+                let item = Pos::unit(pos.name, line, Some(i));
+                if let Some(x) = parse_unit(&item, scanner.unit(), pending) {
+                    pending.push_back(x);
+                }
+            }
+            // A list whose `items` is not an array (or missing).
+            Step::Unit { item: None, .. } => {
+                if let Some(x) = list_without_array(pos, scanner.unit()) {
+                    pending.push_back(x);
+                }
+            }
+            Step::TooLarge { .. } => {}
+            Step::Fatal { message, .. } => {
+                pending.push_back(Err(pos.err(format!("invalid JSON: {message}"))));
+                return;
+            }
+        }
+    }
+}
+
+/// A list object without an `items` array: empty if `items` is missing or
+/// null, else an error.
+fn list_without_array(pos: &Pos<'_>, unit: &[u8]) -> Option<ReplayItem> {
+    #[derive(Deserialize)]
+    struct Items {
+        #[serde(default)]
+        items: Option<IgnoredAny>,
+    }
+    match serde_json::from_slice::<Items>(unit) {
+        Ok(Items { items: None }) => None,
+        Ok(Items { items: Some(_) }) => Some(Err(pos.err("`items` is not a list"))),
+        Err(e) => Some(Err(pos.json_err("invalid JSON", &e))),
+    }
 }
 
 /// What a line holds, told by its `schema`, `kind` and `items`.
@@ -83,36 +221,32 @@ impl<'s> Shape<'s> {
     }
 }
 
-/// Parse a (trimmed, non-blank) line of a known shape, as [`parse_line`].
+/// Parse a (trimmed, non-blank) unit of a known shape, as [`parse_unit`].
 fn parse_shaped(
     shape: Shape<'_>,
-    name: &str,
-    line_no: u64,
-    line: &[u8],
+    pos: &Pos<'_>,
+    unit: &[u8],
     pending: &mut VecDeque<ReplayItem>,
 ) -> Option<ReplayItem> {
-    let err = |msg: String| ReplayError::new(name, Some(line_no), msg);
     match shape {
         Shape::Record => Some(
-            serde_json::from_slice::<Record>(line)
+            serde_json::from_slice::<Record>(unit)
                 .map(Record::into_parts)
-                .map_err(|e| err(json_error("invalid kev/v1 record", &e))),
+                .map_err(|e| pos.json_err("invalid kev/v1 record", &e)),
         ),
-        Shape::OtherSchema(other) => Some(Err(err(unsupported_schema(other)))),
-        Shape::List => match serde_json::from_slice::<serde_json::Value>(line) {
-            Ok(v) => {
-                // The items go to `pending`, which is drained before the next line.
-                classify(v, name, line_no, 0, pending);
-                None
-            }
-            Err(e) => Some(Err(err(json_error("invalid JSON", &e)))),
-        },
-        Shape::NotAnEvent(kind) => Some(Err(err(not_an_event(kind)))),
-        Shape::Event => Some(
-            Event::from_json(line)
-                .map(|e| (e, RecordContext::default()))
-                .map_err(|e| err(json_error("invalid Event", &e))),
-        ),
+        Shape::OtherSchema(other) => Some(Err(pos.err(unsupported_schema(other)))),
+        Shape::List if pos.item.is_some() => Some(Err(pos.err(list_in_a_list()))),
+        Shape::List => {
+            // The items go to `pending`, which is drained before the next line.
+            expand_list(pos, unit, pending);
+            None
+        }
+        Shape::NotAnEvent(kind) => Some(Err(pos.err(not_an_event(kind)))),
+        Shape::Event => Some(match serde_json::from_slice::<WireEvent>(unit) {
+            Ok(w) if w.has_event_fields() => Ok((Event::from(w), RecordContext::default())),
+            Ok(_) => Err(pos.err(no_event_fields())),
+            Err(e) => Err(pos.json_err("invalid Event", &e)),
+        }),
     }
 }
 
@@ -128,9 +262,19 @@ pub(crate) fn filter_line(
     line_no: u64,
     line: &[u8],
     keep: &Prefilter<'_>,
+    out: impl FnMut(ReplayItem),
+) {
+    filter_unit(&Pos::line(name, line_no), line, keep, out);
+}
+
+/// [`filter_line`] for a unit at `pos`.
+pub(super) fn filter_unit(
+    pos: &Pos<'_>,
+    unit: &[u8],
+    keep: &Prefilter<'_>,
     mut out: impl FnMut(ReplayItem),
 ) {
-    let trimmed = line.trim_ascii();
+    let trimmed = unit.trim_ascii();
     // Checking the whole line's UTF-8 once is cheaper than serde_json
     // checking each string of it.
     if trimmed.starts_with(KEV_PREFIX) {
@@ -143,13 +287,14 @@ pub(crate) fn filter_line(
             Ok(text) => serde_json::from_str::<RecordRef<'_>>(text),
             Err(_) => serde_json::from_slice::<RecordRef<'_>>(trimmed),
         };
-        return filter_record(parsed, name, line_no, keep, &mut out);
+        return filter_record(parsed, pos, keep, &mut out);
     }
     if trimmed.starts_with(b"{")
         && let Ok(text) = std::str::from_utf8(trimmed)
         && let Ok(raw) = serde_json::from_str::<EventRef<'_>>(text)
     {
         match raw.shape() {
+            Shape::Event if !raw.has_event_fields() => out(Err(pos.err(no_event_fields()))),
             Shape::Event => {
                 if keep(&raw) {
                     out(Ok((raw.to_event(), RecordContext::default())));
@@ -158,11 +303,11 @@ pub(crate) fn filter_line(
             Shape::Record => {
                 // kev/v1 with its keys in another order (rewritten by a tool).
                 let parsed = serde_json::from_str::<RecordRef<'_>>(text);
-                filter_record(parsed, name, line_no, keep, &mut out);
+                filter_record(parsed, pos, keep, &mut out);
             }
             shape => {
                 let mut pending = VecDeque::new();
-                let first = parse_shaped(shape, name, line_no, trimmed, &mut pending);
+                let first = parse_shaped(shape, pos, trimmed, &mut pending);
                 keep_items(first.into_iter().chain(pending), keep, &mut out);
             }
         }
@@ -171,26 +316,21 @@ pub(crate) fn filter_line(
     // Not an object, not UTF-8, or not valid as any view: the plain path
     // finds what is wrong and says it as it always has.
     let mut pending = VecDeque::new();
-    let first = parse_line(name, line_no, line, &mut pending);
+    let first = parse_unit(pos, unit, &mut pending);
     keep_items(first.into_iter().chain(pending), keep, &mut out);
 }
 
 /// Pass a parsed kev/v1 record to `out` if `keep` accepts it; an error always.
 fn filter_record(
     parsed: Result<RecordRef<'_>, serde_json::Error>,
-    name: &str,
-    line_no: u64,
+    pos: &Pos<'_>,
     keep: &Prefilter<'_>,
     out: &mut impl FnMut(ReplayItem),
 ) {
     match parsed {
         Ok(rec) if keep(&rec) => out(Ok(rec.to_parts())),
         Ok(_) => {}
-        Err(e) => out(Err(ReplayError::new(
-            name,
-            Some(line_no),
-            json_error("invalid kev/v1 record", &e),
-        ))),
+        Err(e) => out(Err(pos.json_err("invalid kev/v1 record", &e))),
     }
 }
 
@@ -230,6 +370,14 @@ pub(super) fn unsupported_schema(s: &str) -> String {
 
 pub(super) fn not_an_event(kind: &str) -> String {
     format!("not an Event but a {kind:?}")
+}
+
+pub(super) fn no_event_fields() -> String {
+    "not an Event: none of an Event's fields (involvedObject, reason, message, type, …)".to_string()
+}
+
+fn list_in_a_list() -> String {
+    "not an Event but a list (inside a list)".to_string()
 }
 
 /// serde_json's message without its "at line L column C" suffix, which is

@@ -11,19 +11,26 @@
 //!   time into a reused buffer: memory stays constant whatever the input's
 //!   length, and a malformed line is reported and skipped.
 //! - **A JSON document**: `kubectl get events -o json` (an `EventList` or a
-//!   `List` with `items`), a JSON array of events, or several pretty-printed
-//!   objects one after another (`jq . dump.ndjson`). Chosen when the first
-//!   line is `{` alone or starts with `[`. The document is read whole (up to
-//!   [`MAX_DOCUMENT_BYTES`]).
+//!   `List` with `items`), `kubectl get --raw /api/v1/events` (the same on
+//!   one line, of any length), a JSON array of events, or several
+//!   pretty-printed objects one after another (`jq . dump.ndjson`). Chosen
+//!   when the first line is `{` alone, starts with `[`, or starts a list
+//!   (`items` among its first [`PROBE_BYTES`]). Streamed in bounded memory:
+//!   the `scan` module hands over one list item at a time, each parsed as a
+//!   line would be.
 //! - **A YAML document**: `kubectl get events -o yaml`, one or more
 //!   `---`-separated documents. Chosen when the first line does not start
-//!   with `{` or `[`. Read whole, like JSON documents.
+//!   with `{` or `[`. Read whole (up to [`MAX_DOCUMENT_BYTES`]), its nesting
+//!   checked before it is parsed.
 //!
 //! [`Replay`] is an iterator of `Result<(Event, RecordContext), ReplayError>`:
 //! a bad line or list item is an `Err` naming the file and line, and reading
 //! goes on with the next one, so the caller can count failures and exit 1 at
-//! the end. An unreadable input (a read error, a corrupt gzip stream, a JSON
-//! or YAML document that does not parse) ends that input with one error.
+//! the end. An object that is not an Event (`{}`, `{"foo":1}`, `null`, a
+//! Pod) is such an error too. An unreadable input (a missing file, a
+//! directory, a read error, a corrupt gzip stream, a JSON or YAML document
+//! that does not parse) ends that input with one error
+//! ([`ReplayError::is_input_error`] when nothing of it could be read).
 //! Raw events get an empty [`RecordContext`]; kev/v1 records keep theirs.
 //!
 //! Filtering while reading ([`Replay::next_matching`]) reads kev/v1 records
@@ -36,9 +43,12 @@
 //! (`filter_line`) to blocks of lines on several threads.
 
 mod documents;
+#[cfg(test)]
+mod fuzz_tests;
 mod input;
 mod lines;
 pub mod parallel;
+mod scan;
 mod view;
 
 use std::collections::VecDeque;
@@ -47,13 +57,21 @@ use std::io::{self, BufRead, Read};
 
 use crate::model::{Event, EventView, RecordContext};
 
+use lines::Pos;
 pub(crate) use lines::{filter_line, too_long};
+use scan::{Scanner, Step};
 
 /// Longest line accepted by default; a longer one is reported and skipped.
 pub const MAX_LINE_BYTES: usize = 64 << 20;
 
-/// Largest JSON or YAML document read whole.
+/// Largest YAML document read whole. (JSON documents are streamed, and
+/// may be of any size; each of their items is held to [`MAX_LINE_BYTES`].)
 pub const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
+
+/// How much of the first line format detection looks at to tell a list on
+/// one line (`kubectl get --raw`) from a line of an NDJSON file: `items`
+/// comes after `kind`, `apiVersion` and `metadata`, a few hundred bytes.
+pub const PROBE_BYTES: usize = 64 << 10;
 
 /// How large a chunk is read from the input at a time.
 const READ_BUFFER_BYTES: usize = 256 << 10;
@@ -90,6 +108,13 @@ impl ReplayError {
         }
     }
 
+    /// Whether the error is about the input as a whole, nothing of which
+    /// could be read (it does not exist, is a directory, cannot be read), as
+    /// opposed to a bad line or item in it.
+    pub fn is_input_error(&self) -> bool {
+        self.line.is_none()
+    }
+
     fn location_and_message(&self) -> String {
         match self.line {
             Some(l) => format!("{}:{}: {}", self.file, l, self.message),
@@ -103,7 +128,7 @@ impl ReplayError {
 pub enum InputFormat {
     /// One JSON object per line (kev/v1 records and/or raw Events).
     Lines,
-    /// A JSON document read whole (`kubectl get events -o json`).
+    /// A JSON document, streamed (`kubectl get events -o json`, `kubectl get --raw`).
     JsonDocument,
     /// A YAML document read whole (`kubectl get events -o yaml`).
     YamlDocument,
@@ -113,6 +138,8 @@ enum State {
     /// Not read yet: the format is detected on the first call to `next`.
     Start(Box<dyn Read + Send>),
     Lines(Box<dyn BufRead + Send>),
+    /// A JSON document, one unit at a time.
+    Document(Box<Scanner<Box<dyn BufRead + Send>>>),
     Done,
 }
 
@@ -164,13 +191,27 @@ impl std::fmt::Debug for Replay {
 
 impl Replay {
     /// Open a file, or stdin for `-`. Nothing is read until the first item.
-    pub fn open(path: &str) -> Result<Replay, ReplayError> {
+    /// A file that cannot be opened, or a directory, gives one error as its
+    /// only item ([`ReplayError::is_input_error`]), so that the caller
+    /// reports it like a bad line and goes on with the other inputs.
+    pub fn open(path: &str) -> Replay {
         if path == "-" {
-            return Ok(Replay::from_reader("-", io::stdin()));
+            return Replay::from_reader("-", io::stdin());
         }
-        let file = File::open(path)
-            .map_err(|e| ReplayError::new(path, None, format!("cannot open: {e}")))?;
-        Ok(Replay::from_reader(path, file))
+        let failed = |message: String| {
+            let mut r = Replay::from_reader(path, io::empty());
+            r.state = State::Done;
+            r.pending
+                .push_back(Err(ReplayError::new(path, None, message)));
+            r
+        };
+        match File::open(path) {
+            Err(e) => failed(format!("cannot open: {}", io_message(&e))),
+            Ok(file) => match file.metadata() {
+                Ok(m) if m.is_dir() => failed("is a directory, not a file".to_string()),
+                _ => Replay::from_reader(path, file),
+            },
+        }
     }
 
     /// Replay from any reader; `name` is what errors call it.
@@ -251,6 +292,69 @@ impl Replay {
     }
 }
 
+/// An I/O error as a person reads it: "No such file or directory", without
+/// Rust's "(os error 2)".
+pub(crate) fn io_message(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => s[..i].to_string(),
+        _ => s,
+    }
+}
+
+impl Replay {
+    /// One step of a JSON document: its items go to `pending` or, with
+    /// `keep`, those it keeps (and every error) to `kept`.
+    fn document_step(
+        &mut self,
+        mut scanner: Box<Scanner<Box<dyn BufRead + Send>>>,
+        keep: Option<&Prefilter<'_>>,
+    ) {
+        let Some(step) = scanner.next_step() else {
+            return; // the state stays Done
+        };
+        let error = match step {
+            Step::Unit { line, item } => {
+                let pos = Pos::unit(&self.name, line, item);
+                match keep {
+                    None => {
+                        let pending = &mut self.pending;
+                        if let Some(x) = lines::parse_unit(&pos, scanner.unit(), pending) {
+                            pending.push_back(x);
+                        }
+                    }
+                    Some(keep) => {
+                        let kept = &mut self.kept;
+                        lines::filter_unit(&pos, scanner.unit(), keep, |x| kept.push_back(x));
+                    }
+                }
+                None
+            }
+            Step::TooLarge { line, item, bytes } => {
+                let what = if item.is_some() { "item" } else { "value" };
+                Some(Pos::unit(&self.name, line, item).err(format!(
+                    "{what} too long ({bytes} bytes or more; the limit is {} bytes): skipped",
+                    self.max_line
+                )))
+            }
+            Step::Fatal { line, message } => {
+                let e = self.err(Some(line), format!("invalid JSON document: {message}"));
+                match keep {
+                    None => self.pending.push_back(Err(e)),
+                    Some(_) => self.kept.push_back(Err(e)),
+                }
+                return;
+            }
+        };
+        match (error, keep) {
+            (Some(e), None) => self.pending.push_back(Err(e)),
+            (Some(e), Some(_)) => self.kept.push_back(Err(e)),
+            (None, _) => {}
+        }
+        self.state = State::Document(scanner);
+    }
+}
+
 impl Iterator for Replay {
     type Item = ReplayItem;
 
@@ -262,6 +366,7 @@ impl Iterator for Replay {
             match std::mem::replace(&mut self.state, State::Done) {
                 State::Done => return None,
                 State::Start(raw) => self.start(raw),
+                State::Document(scanner) => self.document_step(scanner, None),
                 State::Lines(mut r) => match self.read_line(&mut *r) {
                     Err(e) => self.fail_read(e),
                     Ok(Ok(false)) => {}
@@ -294,6 +399,14 @@ impl Replay {
         loop {
             if let Some(item) = self.kept.pop_front() {
                 return Some(item);
+            }
+            if self.pending.is_empty() && matches!(self.state, State::Document(_)) {
+                let State::Document(scanner) = std::mem::replace(&mut self.state, State::Done)
+                else {
+                    continue;
+                };
+                self.document_step(scanner, Some(keep));
+                continue;
             }
             if self.pending.is_empty() && matches!(self.state, State::Lines(_)) {
                 let State::Lines(mut r) = std::mem::replace(&mut self.state, State::Done) else {
@@ -482,7 +595,8 @@ mod tests {
         let bytes = serde_json::to_vec(&list).unwrap();
         let (got, bad, format) = read(bytes);
         assert!(bad.is_empty(), "{bad:?}");
-        assert_eq!(format, Some(InputFormat::Lines));
+        // Streamed, as a document, whatever its length.
+        assert_eq!(format, Some(InputFormat::JsonDocument));
         assert_eq!(
             got.into_iter().map(|x| x.0).collect::<Vec<_>>(),
             fixture_events()
@@ -624,7 +738,8 @@ mod tests {
             "the good lines all come through"
         );
         let at: Vec<u64> = bad.iter().map(|e| e.line.unwrap()).collect();
-        assert_eq!(at, vec![2, 3, 4, 5, 6, 7, 8, 10]);
+        // Line 5, an array, is a list of two items that are not Events.
+        assert_eq!(at, vec![2, 3, 4, 5, 5, 6, 7, 8, 10]);
         let msgs: Vec<String> = bad.iter().map(ToString::to_string).collect();
         assert!(msgs[0].starts_with("dump:2: invalid JSON: "), "{}", msgs[0]);
         assert!(
@@ -637,17 +752,19 @@ mod tests {
             "{}",
             msgs[2]
         );
+        assert_eq!(msgs[3], "dump:5: item 1: not an Event but a number");
+        assert_eq!(msgs[4], "dump:5: item 2: not an Event but a number");
         assert!(
-            msgs[4].contains("not an Event but a \"Pod\""),
-            "{}",
-            msgs[4]
-        );
-        assert!(
-            msgs[5].contains("unsupported schema \"kev/v9\""),
+            msgs[5].contains("not an Event but a \"Pod\""),
             "{}",
             msgs[5]
         );
-        assert!(msgs[6].contains("invalid timestamp"), "{}", msgs[6]);
+        assert!(
+            msgs[6].contains("unsupported schema \"kev/v9\""),
+            "{}",
+            msgs[6]
+        );
+        assert!(msgs[7].contains("invalid timestamp"), "{}", msgs[7]);
     }
 
     #[test]
@@ -678,7 +795,7 @@ mod tests {
         let (got, bad, _) = read(deep.clone().into_bytes());
         assert!(got.is_empty());
         assert_eq!(bad.len(), 1);
-        assert!(bad[0].message.contains("recursion limit"), "{}", bad[0]);
+        assert!(bad[0].message.contains("nested deeper than"), "{}", bad[0]);
         let line = format!("{{\"a\":{}", deep);
         let (got, bad, _) = read(line.into_bytes());
         assert!(got.is_empty());
@@ -686,6 +803,27 @@ mod tests {
         let yaml = format!("a: {}", "[".repeat(100_000));
         let (_, bad, _) = read(yaml.into_bytes());
         assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(
+            bad[0].message.contains("nested deeper than 128"),
+            "{}",
+            bad[0]
+        );
+        // Block nesting, on one line and by indentation, and both: each
+        // line nests 41 levels under the one before (3,280 in all, though
+        // no line is indented more than 80 levels deep).
+        for yaml in [
+            format!("a: {}x\n", "- ".repeat(100_000)),
+            (0..300)
+                .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+                .collect(),
+            (0..80)
+                .map(|i| format!("{}{}k:\n", " ".repeat(i * 82), "- ".repeat(40)))
+                .collect(),
+        ] {
+            let (_, bad, _) = read(yaml.into_bytes());
+            assert_eq!(bad.len(), 1, "{bad:?}");
+            assert!(bad[0].message.contains("nested deeper than"), "{}", bad[0]);
+        }
     }
 
     #[test]
@@ -694,19 +832,25 @@ mod tests {
         list["items"][1]["lastTimestamp"] = "not a time".into();
         list["items"][3] = serde_json::json!({"kind": "Pod"});
         let pretty = serde_json::to_vec_pretty(&list).unwrap();
+        // The line of the bad timestamp, and the line item 4 starts on.
+        let text = String::from_utf8(pretty.clone()).unwrap();
+        let line_of = |needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
         let (got, bad, _) = read(pretty);
         assert_eq!(got.len(), 3);
         let msgs: Vec<String> = bad.iter().map(ToString::to_string).collect();
         assert_eq!(msgs.len(), 2);
+        let at = line_of("\"not a time\"");
         assert!(
-            msgs[0].starts_with("dump:1: item 2: invalid Event: invalid timestamp"),
+            msgs[0].starts_with(&format!(
+                "dump:{at}: item 2: invalid Event: invalid timestamp"
+            )),
             "{}",
             msgs[0]
         );
-        assert!(
-            msgs[1].starts_with("dump:1: item 4: not an Event"),
-            "{}",
-            msgs[1]
+        let at = line_of("{\n      \"kind\": \"Pod\"");
+        assert_eq!(
+            msgs[1],
+            format!("dump:{at}: item 4: not an Event but a \"Pod\"")
         );
         // A syntax error in a document names its line.
         let broken = b"{\n  \"kind\": \"List\",\n  \"items\": [\n    {,}\n  ]\n}\n".to_vec();
@@ -732,17 +876,25 @@ mod tests {
 
     #[test]
     fn open_errors_and_files() {
-        let e = Replay::open("/nonexistent/kev/dump.ndjson").unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("/nonexistent/kev/dump.ndjson: cannot open"),
-            "{e}"
+        let items: Vec<_> = Replay::open("/nonexistent/kev/dump.ndjson").collect();
+        assert_eq!(items.len(), 1);
+        let e = items[0].as_ref().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/nonexistent/kev/dump.ndjson: cannot open: No such file or directory"
         );
+        assert!(e.is_input_error());
         let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let items: Vec<_> = Replay::open(d).collect();
+        assert_eq!(items.len(), 1);
+        let e = items[0].as_ref().unwrap_err();
+        assert_eq!(e.to_string(), format!("{d}: is a directory, not a file"));
+        assert!(e.is_input_error());
         let path = dir.path().join("events.ndjson.gz");
         let (ndjson, want) = kev_ndjson(10);
         std::fs::write(&path, gzip(&ndjson)).unwrap();
-        let r = Replay::open(path.to_str().unwrap()).unwrap();
+        let r = Replay::open(path.to_str().unwrap());
         assert_eq!(r.collect::<Result<Vec<_>, _>>().unwrap(), want);
     }
 

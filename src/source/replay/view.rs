@@ -317,6 +317,24 @@ impl EventRef<'_> {
         )
     }
 
+    /// [`WireEvent::has_event_fields`] of the same line.
+    pub(super) fn has_event_fields(&self) -> bool {
+        self.involved_object.is_some()
+            || self.related.is_some()
+            || self.type_.is_some()
+            || self.reason.is_some()
+            || self.message.is_some()
+            || self.source.is_some()
+            || self.reporting_component.is_some()
+            || self.reporting_instance.is_some()
+            || self.action.is_some()
+            || self.count.is_some()
+            || self.first_timestamp.is_some()
+            || self.last_timestamp.is_some()
+            || self.event_time.is_some()
+            || self.series.is_some()
+    }
+
     /// The owned [`WireEvent`] the same line parses into.
     fn to_wire(&self) -> WireEvent {
         WireEvent {
