@@ -64,6 +64,7 @@ fn routes(
     cluster_column: bool,
     note: String,
     own: Option<Box<dyn Sink>>,
+    tree: Option<&Arc<OwnedSet>>,
 ) -> Result<Vec<Route>, Failure> {
     if let Some(sink) = own {
         return Ok(vec![Route::to(sink)]);
@@ -71,15 +72,26 @@ fn routes(
     if s.output.summary {
         let mut columns = s.output.summary_columns(namespace_column);
         columns.cluster = cluster_column;
-        let sink = crate::sink::SummarySink::new(s.output.format, columns, Clock::System, None)
+        // --tree knows each object's owners: workloads named exactly.
+        let owners = tree.map(|set| {
+            let mut owners = crate::incident::Owners::default();
+            for (uid, kind, name, owner) in set.links() {
+                owners.insert(uid, kind, name, owner);
+            }
+            owners
+        });
+        let sink = crate::sink::SummarySink::new(s.output.format, columns, Clock::System, owners)
             .empty_note(Some(note));
         return Ok(vec![Route::to(Box::new(sink))]);
     }
     if s.ship.is_empty() {
         let mut table = s.output.table(namespace_column);
         table.cluster_column = cluster_column;
-        let sink =
+        let mut sink =
             TerminalSink::new(s.output.format, table, Clock::System).empty_listing_note(Some(note));
+        if let Some(set) = tree {
+            sink = sink.with_paths(Arc::clone(set));
+        }
         return Ok(vec![Route::to(Box::new(sink))]);
     }
     let mut routes = Vec::new();
@@ -142,6 +154,7 @@ async fn run_many(
         true,
         "No events found.".to_string(),
         own,
+        None,
     )?;
     let pipeline = Pipeline {
         filter: Arc::new(filter),
@@ -214,7 +227,8 @@ pub(crate) async fn run_into(
         (None, None) => "No events found.".to_string(),
     };
     // Opened with the state file locked, as kev run does.
-    let routes = routes(&s, p.namespace.is_none(), false, note, own)?;
+    let tree = p.tracker.as_ref().map(|t| Arc::clone(t.set()));
+    let routes = routes(&s, p.namespace.is_none(), false, note, own, tree.as_ref())?;
     let pipeline = Pipeline {
         filter: Arc::new(p.filter),
         clock: Clock::System,

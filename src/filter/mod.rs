@@ -458,7 +458,7 @@ mod tests {
     #[test]
     fn an_owned_set_is_matched_locally_by_uid_and_never_pushed_down() {
         let set = std::sync::Arc::new(crate::model::owned::OwnedSet::new("Deployment/web"));
-        set.insert("d", "Deployment", "web");
+        set.insert("d", "Deployment", "web", None);
         set.insert_name("Deployment", "web");
         let sugar = Sugar {
             types: vec!["Warning".into()],
@@ -481,8 +481,17 @@ mod tests {
         let pod = ev(Some("p"), "Pod", "web-7f9c6d5b8-x2x4z");
         assert!(!f.matches(&pod, now()));
         // The tracker learns of the Pod: the same filter matches it now.
-        set.insert("p", "Pod", "web-7f9c6d5b8-x2x4z");
+        set.insert("p", "Pod", "web-7f9c6d5b8-x2x4z", Some("d"));
         assert!(f.matches(&pod, now()));
+        assert_eq!(
+            set.path("p"),
+            [
+                ("Deployment".to_string(), "web".to_string()),
+                ("Pod".to_string(), "web-7f9c6d5b8-x2x4z".to_string())
+            ],
+            "the path from the root"
+        );
+        assert!(set.path("x").is_empty());
         assert!(
             f.matches(&ev(None, "Deployment", "web"), now()),
             "by name without a uid"

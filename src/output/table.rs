@@ -40,6 +40,8 @@ pub struct TableOptions {
 pub struct TablePrinter {
     opts: TableOptions,
     wide: bool,
+    /// `--tree` with `-o wide`: a PATH column, the owners from the root.
+    paths: Option<std::sync::Arc<crate::model::owned::OwnedSet>>,
     widths: Vec<usize>,
     header_done: bool,
 }
@@ -71,9 +73,21 @@ impl TablePrinter {
         TablePrinter {
             opts,
             wide,
+            paths: None,
             widths: Vec::new(),
             header_done: false,
         }
+    }
+
+    /// With `-o wide`: a PATH column after NAME, the involved object's
+    /// owners from the root of `set` down to it
+    /// (`Deployment/web>ReplicaSet/web-5d4f>Pod/web-5d4f-x2k9p`).
+    #[must_use]
+    pub fn with_paths(mut self, set: std::sync::Arc<crate::model::owned::OwnedSet>) -> Self {
+        if self.wide {
+            self.paths = Some(set);
+        }
+        self
     }
 
     fn header(&self) -> Vec<Cow<'static, str>> {
@@ -95,8 +109,11 @@ impl TablePrinter {
                 "FIRST SEEN",
                 "COUNT",
                 "NAME",
-                "MESSAGE",
             ]);
+            if self.paths.is_some() {
+                h.push("PATH");
+            }
+            h.push("MESSAGE");
         } else {
             h.extend(["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]);
         }
@@ -124,7 +141,7 @@ impl TablePrinter {
         }
         c.push(escape(opt(&e.type_)));
         c.push(escape(opt(&e.reason)));
-        c.push(Cow::Owned(object));
+        c.push(Cow::Owned(object.clone()));
         if self.wide {
             c.push(escape(opt(&e.object.field_path)));
             let source = match (e.component(), e.host()) {
@@ -137,6 +154,24 @@ impl TablePrinter {
             c.push(Cow::Owned(age(e.first_seen, now)));
             c.push(Cow::Owned(e.count.to_string()));
             c.push(escape(&e.name));
+            if let Some(set) = &self.paths {
+                let path = e
+                    .object
+                    .uid
+                    .as_deref()
+                    .map(|u| set.path(u))
+                    .unwrap_or_default();
+                let text = if path.is_empty() {
+                    // Matched by kind and name (no uid): the root itself.
+                    object.clone()
+                } else {
+                    path.iter()
+                        .map(|(k, n)| format!("{}/{}", escape(k), escape(n)))
+                        .collect::<Vec<_>>()
+                        .join(">")
+                };
+                c.push(Cow::Owned(text));
+            }
         }
         c.push(escape(opt(&e.message).trim()));
         c

@@ -57,6 +57,20 @@ impl TerminalSink {
         }
     }
 
+    /// With `-o wide`, a PATH column: each involved object's owners from
+    /// the root of `set` (`--for KIND/NAME --tree`).
+    #[must_use]
+    pub fn with_paths(
+        mut self,
+        set: std::sync::Arc<crate::model::owned::OwnedSet>,
+    ) -> TerminalSink {
+        if self.format == OutputFormat::Wide {
+            self.printer =
+                Box::new(crate::output::TablePrinter::new(self.table, true).with_paths(set));
+        }
+        self
+    }
+
     /// Call it `name` (a daemon's sink has the name its configuration gives).
     #[must_use]
     pub fn named(mut self, name: &str) -> TerminalSink {

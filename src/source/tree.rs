@@ -148,7 +148,7 @@ impl OwnerTracker {
             }
         }
         for uid in &roots {
-            set.insert(uid, &root.kind, &root.name);
+            set.insert(uid, &root.kind, &root.name, None);
         }
         // Events about the root without a uid, or before it exists, match
         // by kind and name.
@@ -158,8 +158,11 @@ impl OwnerTracker {
         loop {
             let mut added = false;
             for (kind, m) in &objects {
-                if !set.has_uid(&m.uid) && m.owner_references.iter().any(|r| set.has_uid(&r.uid)) {
-                    set.insert(&m.uid, kind, &m.name);
+                if set.has_uid(&m.uid) {
+                    continue;
+                }
+                if let Some(owner) = m.owner_references.iter().find(|r| set.has_uid(&r.uid)) {
+                    set.insert(&m.uid, kind, &m.name, Some(&owner.uid));
                     added = true;
                 }
             }
@@ -260,10 +263,10 @@ impl OwnerTracker {
         for r in meta.owner_references.clone() {
             // The root, created after kev started.
             if r.kind == self.root.kind && r.name == self.root.name {
-                self.set.insert(&r.uid, &r.kind, &r.name);
+                self.set.insert(&r.uid, &r.kind, &r.name, None);
             }
             if Box::pin(self.trace(&r.kind, &r.name, &r.uid, depth + 1)).await? {
-                self.set.insert(uid, kind, name);
+                self.set.insert(uid, kind, name, Some(&r.uid));
                 return Ok(true);
             }
         }

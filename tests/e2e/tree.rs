@@ -174,6 +174,59 @@ fn tree_selects_the_deployment_its_replicasets_and_their_pods_and_picks_up_new_o
     ] {
         assert!(table.contains(object), "{object} in\n{table}");
     }
+    // -o wide: a PATH column, the owners from the root down to the object.
+    let wide = Run::ok(
+        t.kev()
+            .args(["-n", &ns, "--for", "deploy/web", "--tree", "-o", "wide"]),
+    );
+    let header = wide.lines().next().unwrap();
+    assert!(header.contains(" PATH "), "{header}");
+    for (object, path) in [
+        (
+            "Pod/web-7f9c6d5b8-x2x4z",
+            "Deployment/web>ReplicaSet/web-7f9c6d5b8>Pod/web-7f9c6d5b8-x2x4z",
+        ),
+        (
+            "ReplicaSet/web-7f9c6d5b8",
+            "Deployment/web>ReplicaSet/web-7f9c6d5b8",
+        ),
+    ] {
+        let line = wide
+            .lines()
+            .find(|l| l.split_whitespace().any(|w| w == object))
+            .unwrap_or_else(|| panic!("{object} in\n{wide}"));
+        assert!(
+            line.split_whitespace().any(|w| w == path),
+            "{path} on the line of {object}:\n{wide}"
+        );
+    }
+    // --summary with --tree: the workload of every event is the Deployment,
+    // from the owners kev read.
+    let summary = Run::ok(t.kev().args([
+        "-n",
+        &ns,
+        "--for",
+        "deploy/web",
+        "--tree",
+        "--summary",
+        "-o",
+        "ndjson",
+    ]));
+    let groups: Vec<Value> = summary
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(!groups.is_empty());
+    let total: i64 = groups.iter().map(|g| g["count"].as_i64().unwrap()).sum();
+    assert_eq!(total, 4, "the tree's four events: {summary}");
+    for g in &groups {
+        assert_eq!(g["schema"], "kev/summary/v1", "{g}");
+        assert_eq!(
+            g["workload"],
+            json!({"kind": "Deployment", "name": "web"}),
+            "{g}"
+        );
+    }
 
     // Following: a replacement Pod and a rollout's new ReplicaSet and Pod
     // are picked up; a new Pod outside is not.
