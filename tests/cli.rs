@@ -5,9 +5,9 @@
 mod support;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use kev_testkit::{ExpiredWatch, FakeApiServer, FakeCluster, Fault, Gate, On, realistic_events};
@@ -361,6 +361,54 @@ fn closed_stdout_exits_zero_quietly() {
     assert!(first.starts_with("NAMESPACE"), "{first}");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn following_into_a_closed_pipe_stops_without_waiting_for_an_event() {
+    // `kev -A -w | head -1` on a quiet cluster: no new event will come to
+    // make a write fail, so kev must notice the reader has gone.
+    let e = env(small_cluster());
+    let mut child = e
+        .kev(&["-A", "-w"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    assert!(first.starts_with("NAMESPACE"), "{first}");
+    // Wait until kev is watching (the listing is written), then close.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !e.server.requests().iter().any(|r| {
+        r.query
+            .iter()
+            .any(|(k, v)| k == "watch" && v != "0" && v != "false")
+    }) {
+        assert!(Instant::now() < deadline, "kev did not start watching");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(reader);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("kev kept following a closed pipe");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(err, "", "quietly");
 }
 
 #[test]

@@ -306,3 +306,25 @@ fn a_missing_file_is_a_clear_error() {
          error: 1 input could not be read (reported above)\n"
     );
 }
+
+#[test]
+fn an_expression_without_the_double_dash_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = support::run(support::kev(dir.path()).args([
+        "replay",
+        "tests/fixtures/incident.ndjson",
+        "type=Warning",
+    ]));
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(
+        r.stderr.contains("\"type=Warning\"") && r.stderr.contains("after `--`"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "", "nothing read");
+    // A file that exists under such a name is still a file.
+    let odd = dir.path().join("type=Warning");
+    std::fs::copy("tests/fixtures/incident.ndjson", &odd).unwrap();
+    let r = support::run(support::kev(dir.path()).args(["replay", odd.to_str().unwrap()]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+}

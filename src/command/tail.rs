@@ -200,6 +200,15 @@ pub(crate) async fn run_into(
     own: Option<Box<dyn Sink>>,
     stop: CancellationToken,
 ) -> Result<(), Failure> {
+    // Following into a pipe whose reader has gone (`kev -A -w | head -1`):
+    // stop now, not at the next event's write.
+    if own.is_none() && s.ship.is_empty() && s.follow != Follow::No {
+        let token = stop.clone();
+        crate::output::stdout::on_reader_gone(move || {
+            tracing::debug!("stdout's reader has gone: stopping");
+            token.cancel();
+        });
+    }
     let contexts = match &s.contexts {
         crate::config::Contexts::One => None,
         crate::config::Contexts::Named(names) => Some(names.clone()),

@@ -484,6 +484,20 @@ impl ReplaySettings {
             ),
             None => Clock::Fixed(Utc::now()),
         };
+        // `kev replay dump.ndjson type=Warning`: a forgotten `--`.
+        if let Some(word) = args
+            .files
+            .iter()
+            .find(|f| *f != "-" && !std::path::Path::new(f).exists() && looks_like_expression(f))
+        {
+            return Err(SettingsError::Value {
+                flag: "FILE",
+                value: word.clone(),
+                reason: format!(
+                    "is not a file, and looks like a filter expression: put expressions after `--` (kev replay FILE... -- '{word}')"
+                ),
+            });
+        }
         let namespaces = args.namespace.iter().cloned().collect();
         let filter =
             FilterSettings::from_args(&args.expr, &args.filter, namespaces)?.build_offline()?;
@@ -608,6 +622,16 @@ impl TopSettings {
             title: crate::escape::escape(&title.join(" │ ")).into_owned(),
         })
     }
+}
+
+/// Whether a word reads as a filter expression (`type=Warning`,
+/// `count>5`, `message=~"x"`, `not reason in (A)`), not a path.
+fn looks_like_expression(word: &str) -> bool {
+    let parses = crate::filter::Filter::parse(word).is_ok();
+    let operator = ["=", "!=", "=~", "!~", "<", ">", " in ("]
+        .iter()
+        .any(|op| word.contains(op));
+    parses && operator
 }
 
 /// A duration flag: the filter language's durations (`90s`, `15m`, `1h`),

@@ -9,6 +9,54 @@
 
 use std::io::{self, Write};
 
+/// Call `on_close` once stdout is a pipe or socket whose reader has gone
+/// (`kev -A -w | head -1` after its line), without waiting for a write to
+/// fail: a follow may have nothing to write for a long time. A thread
+/// waits in poll(2) for the error condition a closed read end raises;
+/// nothing happens when stdout is a terminal or a file.
+pub fn on_reader_gone(on_close: impl FnOnce() + Send + 'static) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let Ok(meta) = std::fs::metadata("/dev/stdout") else {
+            return;
+        };
+        let t = meta.file_type();
+        if !(t.is_fifo() || t.is_socket()) {
+            return;
+        }
+        std::thread::spawn(move || {
+            loop {
+                let mut fd = libc::pollfd {
+                    fd: libc::STDOUT_FILENO,
+                    // No events asked for: POLLERR and POLLHUP are always
+                    // reported, and a pipe's write end gets POLLERR when
+                    // its last reader closes.
+                    events: 0,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd, for the duration of the call.
+                let n = unsafe { libc::poll(&mut fd, 1, -1) };
+                if n < 0 {
+                    if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return;
+                }
+                if fd.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+                    on_close();
+                    return;
+                }
+                if fd.revents & libc::POLLNVAL != 0 {
+                    return;
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = on_close;
+}
+
 /// A buffered stdout that treats a closed pipe as the end, not an error.
 pub struct Stdout {
     out: io::BufWriter<Box<dyn Write + Send>>,
