@@ -184,8 +184,8 @@ pub struct ClusterArgs {
     #[arg(short = 'n', long = "namespace", value_name = "NS")]
     pub namespace: Option<String>,
 
-    /// Read events in every namespace and show the NAMESPACE column.
-    #[arg(short = 'A', long = "all-namespaces", conflicts_with = "namespace")]
+    /// Read events in every namespace and show the NAMESPACE column (`--all-namespaces=false` as kubectl takes it).
+    #[arg(short = 'A', long = "all-namespaces", conflicts_with = "namespace", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub all_namespaces: bool,
 
     /// kubeconfig context to use; several, comma-separated (`a,b,c`), read concurrently and merged with a CLUSTER column.
@@ -212,12 +212,12 @@ pub struct ClusterArgs {
 /// Watching.
 #[derive(Debug, Args, Default, Clone)]
 pub struct FollowArgs {
-    /// After listing, keep watching for new events.
-    #[arg(short = 'w', long = "watch")]
+    /// After listing, keep watching for new events (`-w=false` as kubectl takes it).
+    #[arg(short = 'w', long = "watch", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub watch: bool,
 
     /// Watch for new events without listing existing ones first.
-    #[arg(long = "watch-only")]
+    #[arg(long = "watch-only", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub watch_only: bool,
 
     /// Also show events as they are deleted (TTL expiry); not occurrences, shown for inspection.
@@ -288,8 +288,8 @@ pub struct OutputArgs {
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
 
-    /// Do not print the header line of table output.
-    #[arg(long)]
+    /// Do not print the header line of table output (`--no-headers=true` as kubectl takes it).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
     pub no_headers: bool,
 
     /// When to colour output (`NO_COLOR` turns `auto` off).
@@ -399,6 +399,30 @@ mod tests {
     }
 }
 
+/// kubectl's `-v=N` / `--v=N` (klog levels) as kev's `-v` count: 1 to 5
+/// are `-v` (debug), 6 and up `-vv` (trace, with kube's requests), 0 none.
+pub fn kubectl_verbosity(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut rest = false;
+    for a in args {
+        let level = a
+            .to_str()
+            .filter(|_| !rest)
+            .and_then(|s| s.strip_prefix("-v=").or_else(|| s.strip_prefix("--v=")))
+            .and_then(|n| n.parse::<u32>().ok());
+        if a.to_str() == Some("--") {
+            rest = true;
+        }
+        match level {
+            Some(0) => {}
+            Some(1..=5) => out.push("-v".into()),
+            Some(_) => out.push("-vv".into()),
+            None => out.push(a),
+        }
+    }
+    out
+}
+
 /// The command line with global flags written before a subcommand moved
 /// after it: `kev -v run --config x` as `kev run -v --config x`. Without
 /// this, the flags count as the top level's own arguments, which conflict
@@ -444,6 +468,36 @@ pub fn hoist_global_flags(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStri
 #[cfg(test)]
 mod hoist_tests {
     use super::*;
+
+    #[test]
+    fn kubectl_boolean_forms_and_verbosity() {
+        let parse = |args: &[&str]| {
+            let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            Cli::try_parse_from(hoist_global_flags(kubectl_verbosity(args))).unwrap()
+        };
+        let c = parse(&[
+            "kev",
+            "--all-namespaces=true",
+            "-w=false",
+            "--no-headers=true",
+        ]);
+        assert!(c.cluster.all_namespaces && !c.follow.watch && c.output.no_headers);
+        let c = parse(&["kev", "-A=false", "--watch-only=true"]);
+        assert!(!c.cluster.all_namespaces && c.follow.watch_only);
+        let c = parse(&["kev", "-Aw", "type=Warning"]);
+        assert!(c.cluster.all_namespaces && c.follow.watch);
+        assert_eq!(c.expr, ["type=Warning"], "a flag without = takes no value");
+        assert_eq!(parse(&["kev", "-v=4"]).verbose, 1);
+        assert_eq!(parse(&["kev", "--v=8", "-A"]).verbose, 2);
+        assert_eq!(parse(&["kev", "-v=0"]).verbose, 0);
+        assert!(Cli::try_parse_from(["kev", "-w=maybe"]).is_err());
+        // After `--`, words are left alone.
+        let args: Vec<std::ffi::OsString> = ["kev", "replay", "f", "--", "-v=3"]
+            .iter()
+            .map(Into::into)
+            .collect();
+        assert_eq!(kubectl_verbosity(args.clone()), args);
+    }
 
     fn hoist(args: &[&str]) -> Vec<String> {
         hoist_global_flags(args.iter().map(Into::into).collect())

@@ -54,7 +54,8 @@ fn limit_malloc_arenas() {
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
-    let args = kev::cli::hoist_global_flags(std::env::args_os().collect());
+    let args =
+        kev::cli::hoist_global_flags(kev::cli::kubectl_verbosity(std::env::args_os().collect()));
     let cli = match kev::cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
