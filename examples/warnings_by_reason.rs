@@ -16,7 +16,7 @@ async fn main() -> anyhow::Result<()> {
     let kubeconfig = std::env::args_os().nth(1).map(Into::into);
     let cluster = connect(&ClusterOptions {
         kubeconfig,
-        context: None,
+        ..ClusterOptions::default()
     })
     .await?;
     let opts = ListOptions {

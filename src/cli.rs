@@ -200,6 +200,46 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
 
+    /// The apiserver's address, over the kubeconfig's (as kubectl's -s); with no kubeconfig, enough with --token.
+    #[arg(short = 's', long = "server", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// A bearer token, over the kubeconfig user's credentials. Visible to other users in the process list: prefer a kubeconfig user.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// The kubeconfig user entry to use, instead of the context's.
+    #[arg(long = "user", value_name = "NAME")]
+    pub user_name: Option<String>,
+
+    /// The kubeconfig cluster entry to use, instead of the context's.
+    #[arg(long = "cluster", value_name = "NAME")]
+    pub cluster_name: Option<String>,
+
+    /// Act as this user (impersonation: the Impersonate-User header).
+    #[arg(long = "as", value_name = "USER")]
+    pub as_user: Option<String>,
+
+    /// Act as a member of this group (repeatable; needs --as).
+    #[arg(long = "as-group", value_name = "GROUP", requires = "as_user")]
+    pub as_group: Vec<String>,
+
+    /// A CA certificate file (PEM) to verify the apiserver with, over the kubeconfig's.
+    #[arg(long = "certificate-authority", value_name = "PATH")]
+    pub certificate_authority: Option<PathBuf>,
+
+    /// A client certificate file (PEM) for TLS authentication.
+    #[arg(long = "client-certificate", value_name = "PATH")]
+    pub client_certificate: Option<PathBuf>,
+
+    /// The client certificate's key file (PEM).
+    #[arg(long = "client-key", value_name = "PATH")]
+    pub client_key: Option<PathBuf>,
+
+    /// Do not verify the apiserver's certificate (kev warns: anyone in between can read and change the events).
+    #[arg(long = "insecure-skip-tls-verify", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
+    pub insecure_skip_tls_verify: bool,
+
     /// Page size for listing (kubectl uses 500 under a 5 requests/s client-side limit; kev does not throttle).
     #[arg(long, value_name = "N", default_value_t = 5000)]
     pub chunk_size: u32,

@@ -785,3 +785,93 @@ fn completions_into_a_closed_pipe_exit_zero() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+/// kubectl's global flags over the kubeconfig: `--server` with `--token`
+/// and no kubeconfig at all, `-s` over a context's dead server, `--user`
+/// and `--cluster` choosing other entries, `--as`/`--as-group` sent as
+/// impersonation headers, and the warnings for `--token` and
+/// `--insecure-skip-tls-verify`.
+#[test]
+fn kubectl_connection_flags_override_the_kubeconfig() {
+    let e = env(small_cluster());
+    let url = e.server.url();
+    let bearer = |token: &str| Some(format!("Bearer {token}"));
+    let last_auth = |e: &Env| e.server.requests().last().unwrap().authorization.clone();
+
+    // No kubeconfig: the flags are enough, as with kubectl.
+    let empty = tempfile::tempdir().unwrap();
+    let r = run(kev(empty.path()).args(["-A", "--server", &url, "--token", "s3cret"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("NAMESPACE"), "{}", r.stdout);
+    assert_eq!(last_auth(&e), bearer("s3cret"));
+    assert!(
+        r.stderr.contains("--token") && r.stderr.contains("process list"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("s3cret"),
+        "the token is never printed: {}",
+        r.stderr
+    );
+
+    // A kubeconfig whose context points at a dead server, a second user and
+    // a second cluster entry.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let kc = e.home.path().join("two");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {{server: \"{dead_url}\"}}\n- name: live\n  cluster: {{server: \"{url}\"}}\nusers:\n- name: first\n  user: {{token: one}}\n- name: second\n  user: {{token: two}}\ncontexts:\n- name: c\n  context: {{cluster: dead, user: first, namespace: default}}\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+    let kc = kc.to_str().unwrap();
+    let r = run(kev(e.home.path()).args(["--kubeconfig", kc, "-s", &url]));
+    assert_eq!(
+        r.code,
+        Some(0),
+        "-s over the context's server: {}",
+        r.stderr
+    );
+    assert_eq!(last_auth(&e), bearer("one"), "the context's user");
+    let r =
+        run(kev(e.home.path()).args(["--kubeconfig", kc, "--cluster", "live", "--user", "second"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(last_auth(&e), bearer("two"));
+    let r = run(kev(e.home.path()).args(["--kubeconfig", kc, "--user", "nobody"]));
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr
+            .contains("--user \"nobody\": no such entry; the kubeconfig has: first, second"),
+        "{}",
+        r.stderr
+    );
+
+    // Impersonation.
+    let r = run(&mut e.kev(&[
+        "--as",
+        "alice",
+        "--as-group",
+        "devs",
+        "--as-group",
+        "oncall",
+    ]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let req = e.server.requests().last().unwrap().clone();
+    assert_eq!(req.impersonate_user.as_deref(), Some("alice"));
+    assert_eq!(req.impersonate_groups, ["devs", "oncall"]);
+    let r = run(&mut e.kev(&["--as-group", "devs"]));
+    assert_eq!(r.code, Some(2), "--as-group needs --as");
+
+    // --insecure-skip-tls-verify warns (the fake server is plain HTTP).
+    let r = run(&mut e.kev(&["--insecure-skip-tls-verify"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("certificate is not checked"),
+        "{}",
+        r.stderr
+    );
+}

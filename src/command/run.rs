@@ -148,6 +148,7 @@ async fn prepare(
     let cluster = connect(&ClusterOptions {
         kubeconfig: config.source.kubeconfig.clone(),
         context: config.source.context.clone(),
+        overrides: Default::default(),
     })
     .await
     .map_err(Failure::usage)?;

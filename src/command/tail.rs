@@ -124,6 +124,7 @@ async fn run_many(
         let cluster = connect(&crate::client::ClusterOptions {
             kubeconfig: s.cluster.kubeconfig.clone(),
             context: Some(ctx.clone()),
+            overrides: s.cluster.overrides.clone(),
         })
         .await
         .map_err(Failure::usage)?;

@@ -436,6 +436,18 @@ impl TailSettings {
             cluster: ClusterOptions {
                 kubeconfig: c.kubeconfig.clone(),
                 context: c.context.clone(),
+                overrides: crate::client::Overrides {
+                    server: c.server.clone(),
+                    token: c.token.clone(),
+                    user: c.user_name.clone(),
+                    cluster: c.cluster_name.clone(),
+                    impersonate: c.as_user.clone(),
+                    impersonate_groups: c.as_group.clone(),
+                    certificate_authority: c.certificate_authority.clone(),
+                    client_certificate: c.client_certificate.clone(),
+                    client_key: c.client_key.clone(),
+                    insecure_skip_tls_verify: c.insecure_skip_tls_verify,
+                },
             },
             namespaces,
             filter: FilterSettings::from_args(&cli.expr, &cli.filter, Vec::new())?,

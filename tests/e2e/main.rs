@@ -34,6 +34,7 @@ mod contexts;
 mod deploy;
 mod disruption;
 mod fake_vs_kubectl;
+mod flags;
 mod list;
 mod rbac;
 mod resume;

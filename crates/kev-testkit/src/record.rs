@@ -48,6 +48,10 @@ pub struct RecordedRequest {
     pub accept: Option<String>,
     /// The `Authorization` header (the fake token is not a secret).
     pub authorization: Option<String>,
+    /// `Impersonate-User` (`--as`).
+    pub impersonate_user: Option<String>,
+    /// Every `Impersonate-Group` (`--as-group`).
+    pub impersonate_groups: Vec<String>,
     /// The response status, once the response head was decided.
     pub status: Option<u16>,
 }

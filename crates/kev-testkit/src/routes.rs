@@ -216,6 +216,13 @@ pub(crate) async fn handle(
         user_agent: header(USER_AGENT),
         accept: header(ACCEPT),
         authorization: header(AUTHORIZATION),
+        impersonate_user: header(hyper::header::HeaderName::from_static("impersonate-user")),
+        impersonate_groups: req
+            .headers()
+            .get_all("impersonate-group")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect(),
         status: None,
     });
     tracing::debug!(
