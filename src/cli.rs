@@ -336,6 +336,10 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 
+    /// With `-o template`: a minijinja (Jinja2) template rendered over each event's kev/v1 record, e.g. '{{ reason }} {{ object.name }}' (docs/kubectl.md).
+    #[arg(long, value_name = "TEXT")]
+    pub template: Option<String>,
+
     /// Group the events by namespace, type, reason, workload and message shape, ranked by occurrences (a table, or one kev/summary/v1 record per group with -o json|yaml|ndjson; docs/incidents.md).
     #[arg(long)]
     pub summary: bool,
@@ -347,6 +351,7 @@ impl Default for OutputArgs {
             output: OutputFormat::Table,
             no_headers: false,
             color: ColorChoice::Auto,
+            template: None,
             summary: false,
         }
     }

@@ -328,3 +328,45 @@ fn an_expression_without_the_double_dash_says_so() {
     let r = support::run(support::kev(dir.path()).args(["replay", odd.to_str().unwrap()]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
 }
+
+#[test]
+fn name_and_template_outputs_with_values_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("d.json");
+    let ev = json!({
+        "metadata": {"namespace": "default", "name": "web.1", "uid": "u1", "resourceVersion": "7"},
+        "involvedObject": {"kind": "Pod", "namespace": "default", "name": "web"},
+        "reason": "BackOff", "message": "bad \u{1b}]2;pwned\u{7}", "type": "Warning", "count": 4,
+        "lastTimestamp": "2026-11-28T10:00:00Z",
+    });
+    std::fs::write(&dump, format!("{ev}\n")).unwrap();
+    let d = dump.to_str().unwrap();
+    let r = run(kev(dir.path()).args(["replay", d, "-o", "name"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout, "event/web.1\n");
+    let r = run(kev(dir.path()).args([
+        "replay",
+        d,
+        "-o",
+        "template",
+        "--template",
+        "{{ reason }} {{ object.kind }}/{{ object.name }} x{{ count }} {{ message }}{% if type == 'Warning' %} !{% endif %}",
+    ]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout, "BackOff Pod/web x4 bad ^[]2;pwned\\x07 !\n");
+    // Usage errors: a template that does not compile points at its line;
+    // -o template without one, --template without -o template.
+    for (args, want) in [
+        (
+            vec!["-o", "template", "--template", "{{ reason "],
+            "(line 1)",
+        ),
+        (vec!["-o", "template"], "needs --template"),
+        (vec!["--template", "x"], "is for -o template"),
+        (vec!["-o", "name", "--summary"], "--summary prints with"),
+    ] {
+        let r = run(kev(dir.path()).args(["replay", d]).args(&args));
+        assert_eq!(r.code, Some(2), "{args:?}: {r:?}");
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+    }
+}

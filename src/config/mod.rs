@@ -390,6 +390,7 @@ impl TailSettings {
                     .to_string(),
             ));
         }
+        check_output(&cli.output)?;
         let request_timeout = duration_flag("--request-timeout", &c.request_timeout)?;
         let event_ttl = duration_flag("--event-ttl", &cli.follow.event_ttl)?.ok_or_else(|| {
             SettingsError::Value {
@@ -496,6 +497,7 @@ impl ReplaySettings {
             ),
             None => Clock::Fixed(Utc::now()),
         };
+        check_output(&args.output)?;
         // `kev replay dump.ndjson type=Warning`: a forgotten `--`.
         if let Some(word) = args
             .files
@@ -634,6 +636,32 @@ impl TopSettings {
             title: crate::escape::escape(&title.join(" │ ")).into_owned(),
         })
     }
+}
+
+/// `-o template --template TEXT` and `-o name`: the template compiled, and
+/// the combinations that mean nothing refused.
+fn check_output(out: &OutputArgs) -> Result<(), SettingsError> {
+    let conflict = |m: &str| Err(SettingsError::Conflict(m.to_string()));
+    match (out.output, &out.template) {
+        (OutputFormat::Template, None) => {
+            return conflict(
+                "-o template needs --template TEXT (a minijinja template over each kev/v1 record)",
+            );
+        }
+        (OutputFormat::Template, Some(t)) => {
+            crate::output::template::install(t).map_err(|reason| SettingsError::Value {
+                flag: "--template",
+                value: t.clone(),
+                reason,
+            })?;
+        }
+        (_, Some(_)) => return conflict("--template is for -o template"),
+        _ => {}
+    }
+    if out.summary && matches!(out.output, OutputFormat::Name | OutputFormat::Template) {
+        return conflict("--summary prints with -o table, wide, json, yaml or ndjson");
+    }
+    Ok(())
 }
 
 /// Whether a word reads as a filter expression (`type=Warning`,

@@ -10,6 +10,7 @@ pub mod humanize;
 pub mod stdout;
 pub mod summary;
 pub mod table;
+pub mod template;
 pub mod yaml;
 
 use std::io::{self, Write};
@@ -35,6 +36,12 @@ pub enum OutputFormat {
     Yaml,
     /// One compact `kev/v1` record per line (docs/ndjson.md).
     Ndjson,
+    /// `event/NAME` per event, as kubectl's `-o name`.
+    #[serde(skip_deserializing)]
+    Name,
+    /// `--template TEXT` (minijinja) rendered over each record, values escaped.
+    #[serde(skip_deserializing)]
+    Template,
 }
 
 /// Writes occurrences in one format.
@@ -111,6 +118,8 @@ pub fn printer(format: OutputFormat, table: TableOptions) -> Box<dyn Printer + S
         OutputFormat::Json => Box::new(JsonPrinter { pretty: true }),
         OutputFormat::Yaml => Box::new(YamlPrinter),
         OutputFormat::Ndjson => Box::new(JsonPrinter { pretty: false }),
+        OutputFormat::Name => Box::new(template::NamePrinter),
+        OutputFormat::Template => Box::new(template::TemplatePrinter),
     }
 }
 

@@ -76,7 +76,11 @@ pub fn print(
     now: DateTime<Utc>,
 ) -> io::Result<()> {
     match format {
-        OutputFormat::Table | OutputFormat::Wide => table(out, groups, columns, now),
+        // -o name and -o template are refused with --summary by the
+        // settings; a table is the safe reading.
+        OutputFormat::Table | OutputFormat::Wide | OutputFormat::Name | OutputFormat::Template => {
+            table(out, groups, columns, now)
+        }
         OutputFormat::Ndjson => groups.iter().try_for_each(|g| {
             serde_json::to_writer(&mut *out, &record(g))?;
             out.write_all(b"\n")
