@@ -221,6 +221,15 @@ pub enum ConnectError {
         #[source]
         source: kube::config::KubeconfigError,
     },
+    /// The kubeconfig file cannot be read (missing, a directory, no permission).
+    #[error("cannot read kubeconfig {path:?}")]
+    KubeconfigRead {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The kubeconfig has no such context.
     #[error(
         "invalid kubeconfig (context {context:?}): no such context; the kubeconfig has: {known}"
@@ -258,6 +267,16 @@ pub enum ConnectError {
         /// The entries it has.
         known: String,
     },
+    /// The kubeconfig's exec credential plugin failed: what it said.
+    #[error("the kubeconfig's credential plugin {command} failed ({status}){}", if said.is_empty() { String::new() } else { format!(": {said}") })]
+    ExecPlugin {
+        /// The plugin's command (without its environment).
+        command: String,
+        /// `exit status 3`, or the signal.
+        status: String,
+        /// Its stderr (else stdout), trimmed.
+        said: String,
+    },
     /// The client could not be built (TLS material, proxy settings).
     #[error("cannot create a Kubernetes client")]
     Client(#[source] kube::Error),
@@ -287,10 +306,7 @@ fn default_kubeconfig_path() -> Option<PathBuf> {
 pub fn context_names(opts: &ClusterOptions) -> Result<Vec<String>, ConnectError> {
     let kc = match &opts.kubeconfig {
         Some(path) => {
-            Kubeconfig::read_from(path).map_err(|e| ConnectError::KubeconfigUnreadable {
-                path: path.display().to_string(),
-                source: e,
-            })?
+            Kubeconfig::read_from(path).map_err(|e| unreadable(path.display().to_string(), e))?
         }
         None => {
             let home = default_kubeconfig_path();
@@ -306,8 +322,7 @@ pub fn context_names(opts: &ClusterOptions) -> Result<Vec<String>, ConnectError>
                 .map(|v| v.to_string_lossy().into_owned())
                 .or_else(|| home.as_ref().map(|p| p.display().to_string()))
                 .unwrap_or_default();
-            Kubeconfig::read()
-                .map_err(|e| ConnectError::KubeconfigUnreadable { path, source: e })?
+            Kubeconfig::read().map_err(|e| unreadable(path, e))?
         }
     };
     Ok(kc.contexts.into_iter().map(|c| c.name).collect())
@@ -330,18 +345,15 @@ pub async fn connect(opts: &ClusterOptions) -> Result<Cluster, ConnectError> {
     let env = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty());
     let home = default_kubeconfig_path();
     let config = if let Some(path) = &opts.kubeconfig {
-        let kc = Kubeconfig::read_from(path).map_err(|e| ConnectError::KubeconfigUnreadable {
-            path: path.display().to_string(),
-            source: e,
-        })?;
+        let kc =
+            Kubeconfig::read_from(path).map_err(|e| unreadable(path.display().to_string(), e))?;
         from_kubeconfig(kc, opts).await?
     } else if env.is_some() || home.as_ref().is_some_and(|p| p.exists()) {
         let path = env
             .map(|v| v.to_string_lossy().into_owned())
             .or_else(|| home.as_ref().map(|p| p.display().to_string()))
             .unwrap_or_default();
-        let kc = Kubeconfig::read()
-            .map_err(|e| ConnectError::KubeconfigUnreadable { path, source: e })?;
+        let kc = Kubeconfig::read().map_err(|e| unreadable(path, e))?;
         from_kubeconfig(kc, opts).await?
     } else if o.server.is_some() {
         // `kev --server URL [--token …]` with no kubeconfig, as kubectl.
@@ -359,12 +371,57 @@ pub async fn connect(opts: &ClusterOptions) -> Result<Cluster, ConnectError> {
     config.default_retry = false;
     let url = config.cluster_url.to_string();
     let default_namespace = config.default_namespace.clone();
-    let client = kube::Client::try_from(config).map_err(ConnectError::Client)?;
+    let client = kube::Client::try_from(config).map_err(client_error)?;
     Ok(Cluster {
         client,
         default_namespace,
         url: url.trim_end_matches('/').to_string(),
     })
+}
+
+/// A kubeconfig that cannot be read or parsed; a file that is not there
+/// named once, quoted (kube's own message repeats the path in Debug form).
+fn unreadable(path: String, e: kube::config::KubeconfigError) -> ConnectError {
+    match e {
+        kube::config::KubeconfigError::ReadConfig(source, p) => ConnectError::KubeconfigRead {
+            path: p.display().to_string(),
+            source,
+        },
+        e => ConnectError::KubeconfigUnreadable { path, source: e },
+    }
+}
+
+/// A client that could not be built; an exec plugin's failure in its own
+/// words (kube's message is the plugin's whole `Output` in Debug form).
+fn client_error(e: kube::Error) -> ConnectError {
+    if let kube::Error::Auth(kube::client::AuthError::AuthExecRun { cmd, out }) = &e {
+        // kube writes the command as `ENV="…" "path" "args"`: keep the
+        // quoted program and its arguments, not the environment.
+        let command = cmd
+            .split_whitespace()
+            .skip_while(|w| w.contains('='))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_string();
+        let said = match text(&out.stderr) {
+            s if s.is_empty() => text(&out.stdout),
+            s => s,
+        };
+        let status = match out.status.code() {
+            Some(c) => format!("exit status {c}"),
+            None => "killed by a signal".to_string(),
+        };
+        return ConnectError::ExecPlugin {
+            command: if command.is_empty() {
+                cmd.clone()
+            } else {
+                command
+            },
+            status,
+            said: crate::escape::escape(&said).into_owned(),
+        };
+    }
+    ConnectError::Client(e)
 }
 
 async fn from_kubeconfig(

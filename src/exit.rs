@@ -44,9 +44,17 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut text = self.error.to_string();
         for cause in self.error.chain().skip(1) {
-            let m = cause.to_string().replace('\n', " ");
+            let raw = cause.to_string();
+            // A parser's snippet (`--> <input>:5:4` and the lines under it)
+            // stays on its own lines, where its caret points.
+            let snippet = raw.lines().any(|l| l.trim_start().starts_with("--> "));
+            let m = if snippet {
+                raw.trim_end().to_string()
+            } else {
+                raw.replace('\n', " ")
+            };
             if !text.contains(&m) {
-                text.push_str(": ");
+                text.push_str(if snippet { ":\n" } else { ": " });
                 text.push_str(&m);
             }
         }

@@ -312,12 +312,68 @@ fn kubeconfig_problems_are_usage_errors() {
         "{}",
         r.stderr
     );
-    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    // The parser's snippet stays on its lines, the caret under the column.
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("--> <input>:1:")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("| clusters: [")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("|") && l.contains('^')),
+        "{}",
+        r.stderr
+    );
 
-    let r = run(kev(home.path())
-        .arg("--kubeconfig")
-        .arg(home.path().join("missing")));
+    let missing = home.path().join("missing");
+    let r = run(kev(home.path()).arg("--kubeconfig").arg(&missing));
     assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: cannot read kubeconfig \"{}\": No such file or directory (os error 2)\n",
+            missing.display()
+        ),
+        "the path once, quoted once"
+    );
+
+    // A failing exec credential plugin: its own words, no Debug dump.
+    let plugin = home.path().join("plugin.sh");
+    std::fs::write(
+        &plugin,
+        "#!/bin/sh\necho 'token expired: run login' >&2\nexit 3\n",
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&plugin).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&plugin, perms).unwrap();
+    let kc = home.path().join("exec");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"http://127.0.0.1:1\"}}}}]\nusers: [{{name: u, user: {{exec: {{apiVersion: client.authentication.k8s.io/v1beta1, command: {}, interactiveMode: Never}}}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\ncurrent-context: c\n",
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    let r = run(kev(home.path()).arg("--kubeconfig").arg(&kc));
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: the kubeconfig's credential plugin \"{}\" failed (exit status 3): token expired: run login\n",
+            plugin.display()
+        )
+    );
 
     let e = env(small_cluster());
     let r = run(&mut e.kev(&["--context", "nope"]));
