@@ -931,3 +931,49 @@ fn kubectl_connection_flags_override_the_kubeconfig() {
         r.stderr
     );
 }
+
+#[test]
+fn an_html_error_page_is_summarised_and_an_undecodable_200_is_not_unreachable() {
+    use kev_testkit::ApiStatus;
+    let page = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title><style>body{font:13px}</style></head>\n<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx/1.25.3</center>\n</body></html>\n";
+    let e = env(small_cluster());
+    e.server.script().always(
+        On::List,
+        Fault::Status(ApiStatus::new(502, "", "").with_raw_body("text/html", page)),
+    );
+    let r = run(&mut e.kev(&["-A", "--request-timeout", "2s"]));
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("502 Bad Gateway"),
+        "the page's title: {}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("<html") && !r.stderr.contains("<style"),
+        "no markup: {}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+
+    let e = env(small_cluster());
+    e.server.script().always(
+        On::List,
+        Fault::Status(
+            ApiStatus::new(200, "", "")
+                .with_raw_body("application/json", "{\"kind\":\"EventList\",\"items\":[{"),
+        ),
+    );
+    let r = run(&mut e.kev(&["-A", "--request-timeout", "2s"]));
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("cannot reach"),
+        "it answered: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("malformed response from the apiserver while trying to list events"),
+        "{}",
+        r.stderr
+    );
+}

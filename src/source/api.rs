@@ -53,13 +53,12 @@ pub async fn send(
     let status = match serde_json::from_slice::<Status>(&body) {
         Ok(s) if s.code != 0 || !s.message.is_empty() => s,
         _ => {
-            let text = String::from_utf8_lossy(&body);
-            let text = text.trim();
-            let mut short: String = text.chars().take(MAX_BODY_IN_MESSAGE).collect();
-            if short.len() < text.len() {
-                short.push('…');
-            }
-            Status::failure(&short, "").with_code(code)
+            let reason = http::StatusCode::from_u16(code)
+                .ok()
+                .and_then(|c| c.canonical_reason())
+                .unwrap_or("");
+            Status::failure(&summarise_body(&String::from_utf8_lossy(&body)), reason)
+                .with_code(code)
         }
     };
     let mut status = status;
@@ -67,6 +66,41 @@ pub async fn send(
         status.code = code;
     }
     Err(ApiError::from_status(&status, scope, retry_after))
+}
+
+/// A response body that is not a Status, in one short line: an HTML page
+/// (a proxy's or load balancer's error page) by its title or first heading,
+/// other text with its whitespace collapsed, cut at a few hundred characters.
+pub(crate) fn summarise_body(body: &str) -> String {
+    let text = body.trim();
+    let lower = text.to_ascii_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body")
+    {
+        let inner = |tag: &str| -> Option<String> {
+            let open = lower.find(&format!("<{tag}"))?;
+            let start = open + lower[open..].find('>')? + 1;
+            let end = start + lower[start..].find(&format!("</{tag}"))?;
+            let t = text[start..end]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (!t.is_empty() && !t.contains('<')).then_some(t)
+        };
+        return match inner("title").or_else(|| inner("h1")) {
+            Some(t) => format!(
+                "an HTML page, \"{t}\" (a proxy or load balancer in front of the apiserver?)"
+            ),
+            None => {
+                "an HTML page (a proxy or load balancer in front of the apiserver?)".to_string()
+            }
+        };
+    }
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut short: String = flat.chars().take(MAX_BODY_IN_MESSAGE).collect();
+    if short.len() < flat.len() {
+        short.push('…');
+    }
+    short
 }
 
 async fn read_body(

@@ -57,7 +57,18 @@ fn set_json_headers(resp: &mut Response<Body>) {
 /// A `Status` error response, with `Retry-After` when the status has one.
 pub(crate) fn status_response(status: &ApiStatus) -> Response<Body> {
     let code = StatusCode::from_u16(status.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = json_response(code, status.to_json().to_string());
+    let mut resp = match &status.raw_body {
+        Some(raw) => {
+            let (content_type, body) = &**raw;
+            let mut resp = Response::new(full(body.clone()));
+            *resp.status_mut() = code;
+            if let Ok(v) = HeaderValue::from_str(content_type) {
+                resp.headers_mut().insert(CONTENT_TYPE, v);
+            }
+            resp
+        }
+        None => json_response(code, status.to_json().to_string()),
+    };
     if let Some(secs) = status.retry_after {
         resp.headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(secs));

@@ -19,10 +19,14 @@ pub struct ApiStatus {
     pub details: Option<Value>,
     /// A `Retry-After` header (seconds), as sent with 429, 503 and 504; set
     /// it with [`ApiStatus::with_retry_after`], which also fills in `details`.
-    pub retry_after: Option<u32>,
+    pub retry_after: Option<u16>,
     /// `metadata.continue`: the inconsistent-continue token of an expired
     /// continue (`410`), which lets a client finish the list without a snapshot.
     pub continue_token: Option<String>,
+    /// Send this body with this content type instead of the Status JSON
+    /// (what a proxy or load balancer in front of the apiserver answers:
+    /// an HTML error page, a truncated body).
+    pub raw_body: Option<Box<(String, String)>>,
 }
 
 impl ApiStatus {
@@ -35,7 +39,16 @@ impl ApiStatus {
             details: None,
             retry_after: None,
             continue_token: None,
+            raw_body: None,
         }
+    }
+
+    /// The same status answered with `body` as `content_type` instead of a
+    /// Status object.
+    #[must_use]
+    pub fn with_raw_body(mut self, content_type: &str, body: &str) -> Self {
+        self.raw_body = Some(Box::new((content_type.to_string(), body.to_string())));
+        self
     }
 
     /// The same status with `details`.
@@ -51,7 +64,7 @@ impl ApiStatus {
     /// before it retries.
     #[must_use]
     pub fn with_retry_after(mut self, seconds: u32) -> Self {
-        self.retry_after = Some(seconds);
+        self.retry_after = Some(u16::try_from(seconds).unwrap_or(u16::MAX));
         let mut details = match self.details.take() {
             Some(Value::Object(map)) => map,
             _ => serde_json::Map::new(),
