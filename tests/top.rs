@@ -38,6 +38,14 @@ impl Tmux {
     /// Run `kev ARGS` in a 200x40 pane; when it exits, its exit code and
     /// `stty -a` are written to files in `dir`.
     fn start(dir: &Path, args: &[&str]) -> Tmux {
+        let t = Tmux::start_held(dir, args);
+        t.go();
+        t
+    }
+
+    /// [`Tmux::start`], but kev waits until [`Tmux::go`] (to record the
+    /// pane from its first byte).
+    fn start_held(dir: &Path, args: &[&str]) -> Tmux {
         tmux_available();
         let socket = format!("kev-top-{}-{}", std::process::id(), next());
         let kev = env!("CARGO_BIN_EXE_kev");
@@ -47,7 +55,8 @@ impl Tmux {
         // (stdin the terminal), so the pid is kev's.
         let inner = format!("echo $$ > {d}/pid; exec {} {}", quote(kev), argv.join(" "));
         let script = format!(
-            "env -u KUBECONFIG -u NO_COLOR -u KEV_LOG HOME={d} TERM=xterm-256color sh -c {}; \
+            "while [ ! -e {d}/go ]; do sleep 0.05; done; \
+             env -u KUBECONFIG -u NO_COLOR -u KEV_LOG HOME={d} TERM=xterm-256color sh -c {}; \
              echo $? > {d}/exit; stty -a > {d}/stty; sleep 600",
             quote(&inner)
         );
@@ -72,6 +81,18 @@ impl Tmux {
             socket,
             dir: dir.to_path_buf(),
         }
+    }
+
+    /// Let a held kev start.
+    fn go(&self) {
+        std::fs::write(self.dir.join("go"), "").unwrap();
+    }
+
+    /// Append everything written to the pane (escape sequences and all) to
+    /// `file`, from now on.
+    fn record(&self, file: &Path) {
+        let cmd = format!("cat >> {}", quote(&file.display().to_string()));
+        self.tmux(&["pipe-pane", "-o", &cmd]);
     }
 
     fn tmux(&self, args: &[&str]) -> String {
@@ -506,4 +527,46 @@ fn without_a_terminal_it_says_what_to_use_instead() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn a_long_replay_shows_progress_on_a_terminal_and_nothing_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("big.ndjson");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&dump).unwrap());
+        let pad = "x".repeat(300);
+        for i in 0..110_000 {
+            writeln!(
+                f,
+                r#"{{"metadata":{{"namespace":"shop","name":"e{i}","uid":"u{i}","resourceVersion":"1"}},"involvedObject":{{"kind":"Pod","namespace":"shop","name":"web-7d4f8b9c6-x2k9p"}},"reason":"BackOff","message":"Back-off restarting failed container web {pad}","type":"Warning","count":1,"lastTimestamp":"2026-11-28T10:00:00Z"}}"#
+            )
+            .unwrap();
+        }
+    }
+    assert!(std::fs::metadata(&dump).unwrap().len() > 40 << 20);
+    let d = dump.to_str().unwrap();
+
+    // Not a terminal: stderr stays empty.
+    let out = support::run(support::kev(dir.path()).args(["replay", d, "--summary"]));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stderr, "", "no progress without a terminal");
+    assert!(out.stdout.contains("110000"), "{}", out.stdout);
+
+    // A terminal: the bar is drawn while reading, and gone before the
+    // summary is printed.
+    let t = Tmux::start_held(dir.path(), &["replay", d, "--summary"]);
+    let rec = dir.path().join("pane.log");
+    t.record(&rec);
+    t.go();
+    assert_eq!(t.exited().0, 0);
+    let bytes = String::from_utf8_lossy(&std::fs::read(&rec).unwrap()).into_owned();
+    assert!(
+        bytes.contains("reading") && bytes.contains("MiB"),
+        "the bar was drawn: {bytes:?}"
+    );
+    let screen = t.screen();
+    assert!(screen.contains("110000"), "{screen}");
+    assert!(!screen.contains("reading"), "cleared:\n{screen}");
 }

@@ -10,6 +10,7 @@
 //! inputs are still read; if there were any, the exit code is 1.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio_util::sync::CancellationToken;
 
@@ -19,6 +20,65 @@ use crate::output::is_table;
 use crate::pipeline::{Pipeline, Route};
 use crate::sink::{Sink, SummarySink, TerminalSink};
 use crate::source::replay::Replay;
+
+/// Inputs at least this large in all get a progress bar.
+const PROGRESS_FROM_BYTES: u64 = 32 << 20;
+
+/// A progress bar of the bytes read, on stderr (indicatif), cleared once
+/// everything is read, before the results are printed.
+struct Progress {
+    read: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Progress {
+    fn start(files: &[String]) -> Option<Progress> {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() || files.iter().any(|f| f == "-") {
+            return None;
+        }
+        let total: u64 = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum();
+        if total < PROGRESS_FROM_BYTES {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(total),
+            indicatif::ProgressDrawTarget::stderr_with_hz(4),
+        );
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "reading {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let read = Arc::new(AtomicU64::new(0));
+        let seen = Arc::clone(&read);
+        let task = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(100));
+            loop {
+                every.tick().await;
+                let n = seen.load(Ordering::Relaxed);
+                bar.set_position(n.min(total));
+                if n >= total {
+                    bar.finish_and_clear();
+                    break;
+                }
+            }
+        });
+        Some(Progress { read, task })
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
 
 /// Run `kev replay`.
 pub async fn run(s: ReplaySettings, stop: CancellationToken) -> Result<(), Failure> {
@@ -33,7 +93,21 @@ pub(crate) async fn run_into(
 ) -> Result<(), Failure> {
     // Opened here, read in turn: one that cannot be opened is reported
     // when its turn comes, as its only item.
-    let inputs: Vec<Replay> = s.files.iter().map(|f| Replay::open(f)).collect();
+    // A long replay read for a person: progress on stderr (not for kev
+    // top, which owns the terminal, and never when stderr is not one).
+    let progress = if own.is_none() {
+        Progress::start(&s.files)
+    } else {
+        None
+    };
+    let inputs: Vec<Replay> = s
+        .files
+        .iter()
+        .map(|f| match &progress {
+            Some(p) => Replay::open_counting(f, Arc::clone(&p.read)),
+            None => Replay::open(f),
+        })
+        .collect();
     let sink: Box<dyn Sink> = if let Some(sink) = own {
         sink
     } else if s.output.summary {

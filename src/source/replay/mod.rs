@@ -189,6 +189,21 @@ impl std::fmt::Debug for Replay {
     }
 }
 
+/// A reader that adds what it reads to a shared count.
+struct Counting<R> {
+    inner: R,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 impl Replay {
     /// Open a file, or stdin for `-`. Nothing is read until the first item.
     /// A file that cannot be opened, or a directory, gives one error as its
@@ -211,6 +226,20 @@ impl Replay {
                 Ok(m) if m.is_dir() => failed("is a directory, not a file".to_string()),
                 _ => Replay::from_reader(path, file),
             },
+        }
+    }
+
+    /// [`Replay::open`], counting the bytes read from the file into
+    /// `read` (for a progress display; compressed bytes for a gzip file).
+    pub fn open_counting(path: &str, read: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Replay {
+        if path == "-" {
+            return Replay::open(path);
+        }
+        match File::open(path) {
+            Ok(file) if file.metadata().is_ok_and(|m| !m.is_dir()) => {
+                Replay::from_reader(path, Counting { inner: file, read })
+            }
+            _ => Replay::open(path),
         }
     }
 
