@@ -267,20 +267,51 @@ impl Live {
     /// dozen of what may be tens of thousands of groups.
     pub fn rows(&self, now: DateTime<Utc>, sort: SortBy, limit: usize) -> (Vec<Row<'_>>, usize) {
         let this = bucket_of(now);
-        let mut rows: Vec<Row<'_>> = self
+        // First what the order needs (the last minute's count is a range
+        // of at most six buckets), then the whole 15 minutes for the rows
+        // kept only.
+        let mut light: Vec<(&Group, i64)> = self
             .summary
             .groups()
             .map(|g| {
+                let last_minute = self.buckets[g.index]
+                    .range(this - BUCKETS_PER_MINUTE + 1..=this)
+                    .map(|(_, n)| *n)
+                    .sum();
+                (g, last_minute)
+            })
+            .collect();
+        let total = light.len();
+        let order = |(a, ra): &(&Group, i64), (b, rb): &(&Group, i64)| {
+            let first = match sort {
+                SortBy::Warnings => b.is_warning().cmp(&a.is_warning()),
+                SortBy::Rate => rb.cmp(ra),
+                SortBy::Count => std::cmp::Ordering::Equal,
+                SortBy::Recent => b.last_seen.cmp(&a.last_seen),
+            };
+            first
+                .then(b.count.cmp(&a.count))
+                .then(b.last_seen.cmp(&a.last_seen))
+                .then_with(|| a.key.cmp(&b.key))
+        };
+        if limit == 0 {
+            return (Vec::new(), total);
+        }
+        if light.len() > limit {
+            light.select_nth_unstable_by(limit - 1, order);
+            light.truncate(limit);
+        }
+        light.sort_by(order);
+        let rows = light
+            .into_iter()
+            .map(|(g, _)| {
                 let index = g.index;
                 // Minute k back is the six buckets k*60 s to (k+1)*60 s
                 // before now: the rates roll every 10 seconds.
                 let mut minutes = [0i64; WINDOW_MINUTES as usize];
-                for (b, n) in &self.buckets[index] {
-                    let back = this - b;
-                    if (0..BUCKETS).contains(&back) {
-                        let minute = back / BUCKETS_PER_MINUTE;
-                        minutes[(WINDOW_MINUTES - 1 - minute) as usize] += n;
-                    }
+                for (b, n) in self.buckets[index].range(this - BUCKETS + 1..=this) {
+                    let minute = (this - b) / BUCKETS_PER_MINUTE;
+                    minutes[(WINDOW_MINUTES - 1 - minute) as usize] += n;
                 }
                 let sum = |k: usize| -> f64 {
                     minutes[WINDOW_MINUTES as usize - k..].iter().sum::<i64>() as f64 / k as f64
@@ -293,27 +324,6 @@ impl Live {
                 }
             })
             .collect();
-        let total = rows.len();
-        let order = |a: &Row<'_>, b: &Row<'_>| {
-            let first = match sort {
-                SortBy::Warnings => b.group.is_warning().cmp(&a.group.is_warning()),
-                SortBy::Rate => b.rates[0].total_cmp(&a.rates[0]),
-                SortBy::Count => std::cmp::Ordering::Equal,
-                SortBy::Recent => b.group.last_seen.cmp(&a.group.last_seen),
-            };
-            first
-                .then(b.group.count.cmp(&a.group.count))
-                .then(b.group.last_seen.cmp(&a.group.last_seen))
-                .then_with(|| a.group.key.cmp(&b.group.key))
-        };
-        if limit == 0 {
-            return (Vec::new(), total);
-        }
-        if rows.len() > limit {
-            rows.select_nth_unstable_by(limit - 1, order);
-            rows.truncate(limit);
-        }
-        rows.sort_by(order);
         (rows, total)
     }
 
