@@ -25,6 +25,20 @@ use chrono::{DateTime, Utc};
 use super::{Acked, Batch, Delivery, Sink};
 use crate::model::{Event, ObjectRef, Occurrence, RecordContext, WatchType};
 
+/// A writer whose bytes the test can read (a sink's stdout, in tests).
+#[derive(Clone, Debug, Default)]
+pub struct Shared(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Builds the sink under test and reads back what it delivered.
 #[async_trait]
 pub trait Harness: Send {

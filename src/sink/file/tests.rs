@@ -4,7 +4,7 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,6 +13,7 @@ use super::*;
 use crate::model::Occurrence;
 use crate::output::{OutputFormat, TableOptions, printer};
 use crate::sink::compliance;
+use crate::sink::compliance::Shared;
 use crate::sink::{Batch, Delivery};
 
 /// `n` realistic deliveries (kev_testkit's corpus), numbered from `first`.
@@ -186,20 +187,6 @@ async fn the_file_sink_is_compliant_on_a_multi_threaded_runtime() {
         )
     }))
     .await;
-}
-
-/// A writer whose bytes the test can read.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Shared {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 struct StdoutHarness(Shared);
