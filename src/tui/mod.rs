@@ -407,20 +407,20 @@ impl App {
 
     /// Whether the groups come from several clusters.
     pub fn cluster_column(&self) -> bool {
-        let mut it = self.view.rows.iter().map(|r| &r.cluster);
-        match it.next() {
-            Some(first) => it.any(|c| c != first),
-            None => false,
-        }
+        varies(self.view.rows.iter().map(|r| &r.cluster))
     }
 
     /// Whether the groups span several namespaces.
     pub fn namespace_column(&self) -> bool {
-        let mut it = self.view.rows.iter().map(|r| &r.namespace);
-        match it.next() {
-            Some(first) => it.any(|n| n != first),
-            None => false,
-        }
+        varies(self.view.rows.iter().map(|r| &r.namespace))
+    }
+}
+
+/// Whether not all of `values` are the same.
+fn varies<'a>(mut values: impl Iterator<Item = &'a String>) -> bool {
+    match values.next() {
+        Some(first) => values.any(|v| v != first),
+        None => false,
     }
 }
 

@@ -2,10 +2,19 @@
 //! CA, token and client-certificate authentication, impersonation), with
 //! no kubeconfig at all, as `kubectl --server … --token …` works.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::support::{Run, TestEnv};
+
+/// Run an openssl command; it must succeed.
+fn openssl(cmd: &mut Command) {
+    let out = cmd.output().expect("openssl");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// The admin's bearer token, from its kubeconfig.
 fn admin_token(t: &TestEnv) -> String {
@@ -17,30 +26,11 @@ fn admin_token(t: &TestEnv) -> String {
         .to_string()
 }
 
-/// kev with a clean environment and no kubeconfig anywhere.
-fn bare_kev(home: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kev"));
-    cmd.env_clear()
-        .env("HOME", home)
-        .env("PATH", "/usr/bin:/bin")
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn run(cmd: &mut Command) -> (Option<i32>, String, String) {
-    let out = cmd.output().expect("run kev");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn server_token_ca_client_certificates_and_impersonation_without_a_kubeconfig() {
     let t = TestEnv::shared("flags");
     let ns = t.namespace("a");
-    let home = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
     let server = t.cp.apiserver.clone();
     let ca = t.cp.ca_cert();
     let ca = ca.to_str().unwrap();
@@ -48,7 +38,9 @@ fn server_token_ca_client_certificates_and_impersonation_without_a_kubeconfig() 
     let n = ["-n", ns.as_str()];
 
     // --server, --certificate-authority, --token.
-    let (code, _, err) = run(bare_kev(home.path()).args(n).args([
+    let Run {
+        code, stderr: err, ..
+    } = Run::of(t.kev_bare().args(n).args([
         "--server",
         &server,
         "--certificate-authority",
@@ -64,12 +56,18 @@ fn server_token_ca_client_certificates_and_impersonation_without_a_kubeconfig() 
 
     // Without the CA the apiserver's certificate is not trusted: a runtime
     // failure that says so; --insecure-skip-tls-verify gets through, warned.
-    let (code, _, err) = run(bare_kev(home.path())
-        .args(n)
-        .args(["-s", &server, "--token", &token]));
+    let Run {
+        code, stderr: err, ..
+    } = Run::of(
+        t.kev_bare()
+            .args(n)
+            .args(["-s", &server, "--token", &token]),
+    );
     assert_eq!(code, Some(1), "an untrusted certificate: {err}");
     assert!(err.contains("error:"), "{err}");
-    let (code, _, err) = run(bare_kev(home.path()).args(n).args([
+    let Run {
+        code, stderr: err, ..
+    } = Run::of(t.kev_bare().args(n).args([
         "-s",
         &server,
         "--token",
@@ -81,27 +79,22 @@ fn server_token_ca_client_certificates_and_impersonation_without_a_kubeconfig() 
 
     // A client certificate signed by the cluster's CA, in system:masters.
     let pki = t.cp.dir.join("pki");
-    let dir = home.path();
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-sha256",
-            "-subj",
-            "/CN=kev-e2e-flags/O=system:masters",
-        ])
-        .arg("-keyout")
-        .arg(dir.join("client.key"))
-        .arg("-out")
-        .arg(dir.join("client.csr"))
-        .output()
-        .expect("openssl");
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
+    let dir = certs.path();
+    openssl(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-sha256",
+                "-subj",
+                "/CN=kev-e2e-flags/O=system:masters",
+            ])
+            .arg("-keyout")
+            .arg(dir.join("client.key"))
+            .arg("-out")
+            .arg(dir.join("client.csr")),
     );
     // A v3 certificate (webpki takes no other): extensions make it one.
     std::fs::write(
@@ -109,39 +102,40 @@ fn server_token_ca_client_certificates_and_impersonation_without_a_kubeconfig() 
         "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
     )
     .unwrap();
-    let ok = Command::new("openssl")
-        .args(["x509", "-req", "-days", "1", "-sha256", "-CAcreateserial"])
-        .arg("-extfile")
-        .arg(dir.join("client.ext"))
-        .arg("-in")
-        .arg(dir.join("client.csr"))
-        .arg("-CA")
-        .arg(pki.join("ca.crt"))
-        .arg("-CAkey")
-        .arg(pki.join("ca.key"))
-        .arg("-CAserial")
-        .arg(dir.join("ca.srl"))
-        .arg("-out")
-        .arg(dir.join("client.crt"))
-        .output()
-        .expect("openssl");
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
+    openssl(
+        Command::new("openssl")
+            .args(["x509", "-req", "-days", "1", "-sha256", "-CAcreateserial"])
+            .arg("-extfile")
+            .arg(dir.join("client.ext"))
+            .arg("-in")
+            .arg(dir.join("client.csr"))
+            .arg("-CA")
+            .arg(pki.join("ca.crt"))
+            .arg("-CAkey")
+            .arg(pki.join("ca.key"))
+            .arg("-CAserial")
+            .arg(dir.join("ca.srl"))
+            .arg("-out")
+            .arg(dir.join("client.crt")),
     );
-    let (code, _, err) = run(bare_kev(home.path())
-        .args(n)
-        .args(["-s", &server, "--certificate-authority", ca])
-        .arg("--client-certificate")
-        .arg(dir.join("client.crt"))
-        .arg("--client-key")
-        .arg(dir.join("client.key")));
+    let Run {
+        code, stderr: err, ..
+    } = Run::of(
+        t.kev_bare()
+            .args(n)
+            .args(["-s", &server, "--certificate-authority", ca])
+            .arg("--client-certificate")
+            .arg(dir.join("client.crt"))
+            .arg("--client-key")
+            .arg(dir.join("client.key")),
+    );
     assert_eq!(code, Some(0), "client certificate: {err}");
 
     // --as: the admin acting as a user with no rights is refused, naming
     // the verb and resource; kubectl agrees.
-    let (code, _, err) = run(t.kev().args(n).args(["--as", "kev-e2e-stranger"]));
+    let Run {
+        code, stderr: err, ..
+    } = Run::of(t.kev().args(n).args(["--as", "kev-e2e-stranger"]));
     assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains("permission denied") && err.contains("\"list\"") && err.contains("events"),

@@ -257,12 +257,18 @@ impl TestEnv {
     /// The kev binary with a clean environment (no KUBECONFIG, HOME empty,
     /// no colour or log settings) and `--kubeconfig PATH`.
     pub fn kev_with_kubeconfig(&self, kubeconfig: &Path) -> Command {
+        let mut cmd = self.kev_bare();
+        cmd.arg("--kubeconfig").arg(kubeconfig);
+        cmd
+    }
+
+    /// The kev binary with a clean environment and no kubeconfig at all
+    /// (kubectl's `--server`/`--token` flags alone).
+    pub fn kev_bare(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kev"));
         cmd.env_clear()
             .env("HOME", self.home.path())
             .env("PATH", "/usr/bin:/bin")
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
             .stdin(Stdio::null());
         cmd
     }
