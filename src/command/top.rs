@@ -75,10 +75,9 @@ pub async fn run(s: TopSettings, stop: CancellationToken) -> Result<(), Failure>
     if !logged.is_empty() {
         eprint!("{logged}");
     }
-    let outcome = outcome.map_err(|e| {
+    outcome.map_err(|e| {
         Failure::runtime(anyhow::Error::new(e).context("cannot drive the terminal"))
     })?;
-    tracing::debug!(?outcome, "the view ended");
     result
 }
 

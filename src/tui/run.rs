@@ -38,13 +38,6 @@ impl Drop for Restore {
 const REDRAW_DATA: Duration = Duration::from_millis(500);
 const REDRAW_TIME: Duration = Duration::from_secs(1);
 
-/// How the view ended.
-#[derive(Debug)]
-pub struct Outcome {
-    /// The source ended before the view did.
-    pub source_ended: bool,
-}
-
 /// Run the view until `q`, Ctrl-C, `stop` (SIGTERM, SIGINT), or a usage
 /// error of the source. `tx` is the sender of `rx`, for the key reader and
 /// the ticks; `done_note` is what the status bar says when the source has
@@ -55,7 +48,7 @@ pub async fn run(
     mut rx: UnboundedReceiver<Msg>,
     stop: CancellationToken,
     done_note: &str,
-) -> std::io::Result<Outcome> {
+) -> std::io::Result<()> {
     let mut terminal = ratatui::try_init()?;
     let _restore = Restore;
     spawn_keys(tx.clone());
@@ -70,9 +63,6 @@ pub async fn run(
         }
     });
     drop(tx);
-    let mut outcome = Outcome {
-        source_ended: false,
-    };
     let mut last_draw = Instant::now();
     let mut last_log = None;
     app.refresh(true);
@@ -120,7 +110,6 @@ pub async fn run(
                 }
             }
             Msg::Source(result) => {
-                outcome.source_ended = true;
                 match result {
                     None => app.notice = Some((done_note.to_string(), false)),
                     // A usage error (a --for kind the cluster does not
@@ -143,7 +132,7 @@ pub async fn run(
         }
     }
     ticker.abort();
-    Ok(outcome)
+    Ok(())
 }
 
 /// Read keys on a thread (crossterm's reads block), until the loop is gone.
