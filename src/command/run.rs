@@ -72,7 +72,7 @@ pub async fn run(args: &RunArgs, stop: CancellationToken) -> Result<(), Failure>
     let routes = config
         .sinks
         .iter()
-        .map(|s| route(s, !one_namespace))
+        .map(|s| route(s, !one_namespace, config.cluster.as_deref()))
         .collect::<Result<Vec<_>, _>>()?;
     let pipeline = Pipeline {
         filter: Arc::new(prepared.filter),
@@ -104,7 +104,7 @@ pub async fn run(args: &RunArgs, stop: CancellationToken) -> Result<(), Failure>
 }
 
 /// A sink from its configuration.
-fn route(spec: &SinkSpec, namespace_column: bool) -> Result<Route, Failure> {
+fn route(spec: &SinkSpec, namespace_column: bool, cluster: Option<&str>) -> Result<Route, Failure> {
     let table = TableOptions {
         namespace_column,
         ..TableOptions::default()
@@ -115,6 +115,7 @@ fn route(spec: &SinkSpec, namespace_column: bool) -> Result<Route, Failure> {
         }
         SinkKind::Ndjson(c) => Box::new(c.build(&spec.name).map_err(Failure::runtime)?),
         SinkKind::Webhook(c) => Box::new(c.build(&spec.name).map_err(Failure::runtime)?),
+        SinkKind::Kafka(c) => Box::new(c.build(&spec.name, cluster).map_err(Failure::runtime)?),
     };
     Ok(Route {
         sink,
@@ -125,6 +126,56 @@ fn route(spec: &SinkSpec, namespace_column: bool) -> Result<Route, Failure> {
         },
     })
 }
+
+/// With no progress to resume from, learn what the sinks already hold:
+/// a Kafka sink's topic (`recover`, on by default), when it is the only
+/// sink: the dedupe is shared, and what it skips, every sink skips.
+async fn recover_from_sinks(config: &DaemonConfig, dedupe: &mut Dedupe) -> Result<(), Failure> {
+    let kafka: Vec<(&str, &crate::sink::kafka::KafkaSinkConfig)> = config
+        .sinks
+        .iter()
+        .filter_map(|s| match &s.kind {
+            SinkKind::Kafka(c) if c.recover => Some((s.name.as_str(), &**c)),
+            _ => None,
+        })
+        .collect();
+    if kafka.is_empty() {
+        return Ok(());
+    }
+    if config.sinks.len() != 1 {
+        tracing::info!(
+            "not recovering from the Kafka topic: with other sinks, what one holds another may not"
+        );
+        return Ok(());
+    }
+    if let Some((name, _)) = kafka.iter().find(|(_, c)| c.topic.contains("{{")) {
+        tracing::info!(
+            sink = name,
+            "not recovering from Kafka: the topic is a template, so kev cannot know every topic it wrote"
+        );
+        return Ok(());
+    }
+    let window = config.event_ttl() + crate::pipeline::dedupe::TTL_GRACE;
+    let mut found: Vec<crate::sink::kafka::recover::Found> = Vec::new();
+    for (name, c) in kafka {
+        let (name, c) = (name.to_string(), c.clone());
+        let one = tokio::task::spawn_blocking(move || {
+            crate::sink::kafka::recover::recover(&name, &c, window, RECOVER_DEADLINE)
+        })
+        .await
+        .map_err(|e| Failure::runtime(anyhow::anyhow!("recovery from Kafka stopped: {e}")))?
+        .map_err(Failure::runtime)?;
+        found.extend(one);
+    }
+    // Oldest first: the dedupe keeps the last version it is given per uid.
+    found.sort_by_key(|(_, _, count, at)| (*count, *at));
+    dedupe.seed(found, std::iter::empty());
+    dedupe.prune(chrono::Utc::now());
+    Ok(())
+}
+
+/// How long recovery from a topic may take before kev starts anyway.
+const RECOVER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 
 struct Prepared {
     client: kube::Client,
@@ -187,7 +238,7 @@ async fn prepare(
     } else {
         Start::List
     };
-    let (checkpoint, lock, start, since) = match &config.source.state_file {
+    let (checkpoint, lock, start, since, fresh) = match &config.source.state_file {
         Some(path) => {
             let r = resume::open(
                 &resume::Request {
@@ -213,10 +264,13 @@ async fn prepare(
             } else {
                 None
             };
-            (Some(r.checkpoint), Some(r.lock), r.start, since)
+            (Some(r.checkpoint), Some(r.lock), r.start, since, r.fresh)
         }
-        None => (None, None, fresh_start, None),
+        None => (None, None, fresh_start, None, true),
     };
+    if fresh && !config.source.watch_only {
+        recover_from_sinks(config, &mut dedupe).await?;
+    }
     Ok(Prepared {
         client: cluster.client,
         url: cluster.url,

@@ -34,6 +34,7 @@ use super::locate::{Locator, Step};
 use crate::filter::Filter;
 use crate::output::OutputFormat;
 use crate::sink::file::FileSinkConfig;
+use crate::sink::kafka::KafkaSinkConfig;
 use crate::sink::webhook::WebhookSinkConfig;
 use crate::units::Span;
 
@@ -186,6 +187,8 @@ pub enum SinkKind {
     Ndjson(FileSinkConfig),
     /// `type: webhook`: HTTP POSTs, with presets for log systems.
     Webhook(Box<WebhookSinkConfig>),
+    /// `type: kafka`: messages produced to a Kafka topic.
+    Kafka(Box<KafkaSinkConfig>),
 }
 
 /// `KEY.PATH: message` → (the key path, the message); anything else (a
@@ -204,7 +207,7 @@ fn split_key(message: String) -> (Vec<String>, String) {
 
 impl SinkKind {
     /// The sink types, as `type:` spells them.
-    pub const TYPES: &'static [&'static str] = &["stdout", "ndjson", "webhook"];
+    pub const TYPES: &'static [&'static str] = &["stdout", "ndjson", "webhook", "kafka"];
 
     fn parse(kind: &str, settings: serde_norway::Value) -> Result<SinkKind, String> {
         fn typed<T: serde::de::DeserializeOwned>(v: serde_norway::Value) -> Result<T, String> {
@@ -214,6 +217,7 @@ impl SinkKind {
             "stdout" => typed(settings).map(SinkKind::Stdout),
             "ndjson" => typed(settings).map(SinkKind::Ndjson),
             "webhook" => typed(settings).map(|c| SinkKind::Webhook(Box::new(c))),
+            "kafka" => typed(settings).map(|c| SinkKind::Kafka(Box::new(c))),
             other => Err(format!(
                 "unknown sink type `{other}`, expected one of: {}",
                 SinkKind::TYPES.join(", ")
@@ -238,6 +242,10 @@ impl SinkKind {
                 }
             },
             SinkKind::Webhook(c) => match c.check() {
+                Ok(()) => Vec::new(),
+                Err(problems) => problems.into_iter().map(split_key).collect(),
+            },
+            SinkKind::Kafka(c) => match c.check() {
                 Ok(()) => Vec::new(),
                 Err(problems) => problems.into_iter().map(split_key).collect(),
             },
@@ -803,7 +811,7 @@ mod tests {
     #[test]
     fn every_problem_is_reported() {
         let p = problems(
-            "filter: \"reason=~'(x'\"\nsinks:\n  - {name: a, type: stdout, filter: \"count>many\"}\n  - {name: a, type: kafka}\n  - {type: stdout}\nmetrics: {listen: nowhere}\n",
+            "filter: \"reason=~'(x'\"\nsinks:\n  - {name: a, type: stdout, filter: \"count>many\"}\n  - {name: a, type: kafkaa}\n  - {type: stdout}\nmetrics: {listen: nowhere}\n",
         );
         let all = p.join("\n");
         assert!(
@@ -815,7 +823,7 @@ mod tests {
             all.contains("sinks[1] (a).name: the name \"a\" is also sinks[0]'s"),
             "{all}"
         );
-        assert!(all.contains("unknown sink type `kafka`"), "{all}");
+        assert!(all.contains("unknown sink type `kafkaa`"), "{all}");
         assert!(all.contains("sinks[2]: missing `name`"), "{all}");
         assert!(
             all.contains("metrics.listen: \"nowhere\" is not an address"),

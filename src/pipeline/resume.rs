@@ -57,6 +57,8 @@ pub struct Resume {
     pub start: Start,
     /// The `--watch-only` cutoff an earlier run kept.
     pub watch_only_since: Option<DateTime<Utc>>,
+    /// No state was loaded (a new file, or `--reset-state`).
+    pub fresh: bool,
 }
 
 /// Why a state file could not be opened.
@@ -98,6 +100,7 @@ pub async fn open(req: &Request<'_>, dedupe: &mut Dedupe) -> Result<Resume, Resu
             lock,
             start: req.fresh_start.clone(),
             watch_only_since: None,
+            fresh: true,
         });
     };
     state.check_cluster(req.path, &record)?;
@@ -154,5 +157,6 @@ pub async fn open(req: &Request<'_>, dedupe: &mut Dedupe) -> Result<Resume, Resu
         lock,
         start,
         watch_only_since,
+        fresh: false,
     })
 }

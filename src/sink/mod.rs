@@ -17,9 +17,10 @@
 //! One module per sink: [`terminal`] for `-o table|wide|json|yaml|ndjson` on
 //! stdout; [`file`] for NDJSON files (rotated, fsynced as configured);
 //! [`webhook`] for HTTP endpoints (JSON, NDJSON, templates, Loki,
-//! Elasticsearch, Splunk, Slack, Teams).
+//! Elasticsearch, Splunk, Slack, Teams); [`kafka`] for Kafka topics.
 
 pub mod file;
+pub mod kafka;
 pub mod live;
 pub mod summary;
 pub mod terminal;
