@@ -114,7 +114,9 @@ fn route(spec: &SinkSpec, namespace_column: bool, cluster: Option<&str>) -> Resu
             Box::new(TerminalSink::new(c.format, table, Clock::System).named(&spec.name))
         }
         SinkKind::Ndjson(c) => Box::new(c.build(&spec.name).map_err(Failure::runtime)?),
-        SinkKind::Webhook(c) => Box::new(c.build(&spec.name).map_err(Failure::runtime)?),
+        SinkKind::Webhook(c) | SinkKind::Otlp(c) => {
+            Box::new(c.build(&spec.name).map_err(Failure::runtime)?)
+        }
         SinkKind::Kafka(c) => Box::new(c.build(&spec.name, cluster).map_err(Failure::runtime)?),
     };
     Ok(Route {

@@ -189,6 +189,9 @@ pub enum SinkKind {
     Webhook(Box<WebhookSinkConfig>),
     /// `type: kafka`: messages produced to a Kafka topic.
     Kafka(Box<KafkaSinkConfig>),
+    /// `type: otlp`: OTLP logs to an OpenTelemetry Collector (the webhook
+    /// sink's batching, retries and spool, with `format: otlp`).
+    Otlp(Box<WebhookSinkConfig>),
 }
 
 /// `KEY.PATH: message` → (the key path, the message); anything else (a
@@ -205,9 +208,33 @@ fn split_key(message: String) -> (Vec<String>, String) {
     (Vec::new(), message)
 }
 
+/// `type: otlp` settings as the webhook's: `endpoint` is its `url` (a URL
+/// without a path posts to `/v1/logs`), the format is `otlp`.
+fn otlp_as_webhook(settings: serde_norway::Value) -> Result<serde_norway::Value, String> {
+    use serde_norway::Value;
+    let Value::Mapping(mut map) = settings else {
+        return Err("expected a mapping".to_string());
+    };
+    for (key, instead) in [("url", "endpoint"), ("format", "protocol")] {
+        if map.contains_key(key) {
+            return Err(format!(
+                "unknown field `{key}` (an otlp sink takes `{instead}`)"
+            ));
+        }
+    }
+    match map.remove("endpoint") {
+        Some(endpoint) => {
+            map.insert(Value::from("url"), endpoint);
+        }
+        None => return Err("missing field `endpoint`".to_string()),
+    }
+    map.insert(Value::from("format"), Value::from("otlp"));
+    Ok(Value::Mapping(map))
+}
+
 impl SinkKind {
     /// The sink types, as `type:` spells them.
-    pub const TYPES: &'static [&'static str] = &["stdout", "ndjson", "webhook", "kafka"];
+    pub const TYPES: &'static [&'static str] = &["stdout", "ndjson", "webhook", "kafka", "otlp"];
 
     fn parse(kind: &str, settings: serde_norway::Value) -> Result<SinkKind, String> {
         fn typed<T: serde::de::DeserializeOwned>(v: serde_norway::Value) -> Result<T, String> {
@@ -218,6 +245,7 @@ impl SinkKind {
             "ndjson" => typed(settings).map(SinkKind::Ndjson),
             "webhook" => typed(settings).map(|c| SinkKind::Webhook(Box::new(c))),
             "kafka" => typed(settings).map(|c| SinkKind::Kafka(Box::new(c))),
+            "otlp" => typed(otlp_as_webhook(settings)?).map(|c| SinkKind::Otlp(Box::new(c))),
             other => Err(format!(
                 "unknown sink type `{other}`, expected one of: {}",
                 SinkKind::TYPES.join(", ")
@@ -244,6 +272,18 @@ impl SinkKind {
             SinkKind::Webhook(c) => match c.check() {
                 Ok(()) => Vec::new(),
                 Err(problems) => problems.into_iter().map(split_key).collect(),
+            },
+            // The webhook's `url` is the otlp sink's `endpoint`.
+            SinkKind::Otlp(c) => match c.check() {
+                Ok(()) => Vec::new(),
+                Err(problems) => problems
+                    .into_iter()
+                    .map(|m| match m.strip_prefix("url: ") {
+                        Some(rest) => format!("endpoint: {rest}"),
+                        None => m,
+                    })
+                    .map(split_key)
+                    .collect(),
             },
             SinkKind::Kafka(c) => match c.check() {
                 Ok(()) => Vec::new(),
@@ -806,6 +846,32 @@ mod tests {
             p[0].contains("unknown field `namespace`") && p[0].starts_with("line 2"),
             "{p:?}"
         );
+    }
+
+    #[test]
+    fn an_otlp_sink_is_a_webhook_with_an_endpoint() {
+        let c = parse(
+            "sinks:\n  - {name: otel, type: otlp, endpoint: 'http://127.0.0.1:4318', protocol: http/json, batch: {maxEvents: 50}}\n",
+        )
+        .unwrap();
+        let SinkKind::Otlp(w) = &c.sinks[0].kind else {
+            panic!("not otlp: {:?}", c.sinks[0].kind);
+        };
+        assert_eq!(w.url, "http://127.0.0.1:4318");
+        assert_eq!(w.format, crate::sink::webhook::FormatName::Otlp);
+        assert_eq!(
+            w.protocol,
+            Some(crate::sink::webhook::otlp::OtlpProtocol::HttpJson)
+        );
+        let p = problems(
+            "sinks:\n  - {name: o, type: otlp, url: 'http://x'}\n  - {name: p, type: otlp, endpoint: 'ftp://x'}\n",
+        );
+        let all = p.join("\n");
+        assert!(
+            all.contains("unknown field `url` (an otlp sink takes `endpoint`)"),
+            "{all}"
+        );
+        assert!(all.contains("sinks[1] (p).endpoint:"), "{all}");
     }
 
     #[test]

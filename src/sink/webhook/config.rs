@@ -63,6 +63,8 @@ pub enum FormatName {
     Slack,
     /// A Microsoft Teams message per batch.
     Teams,
+    /// OTLP logs (`type: otlp` is this with `endpoint`).
+    Otlp,
 }
 
 /// The webhook sink's configuration; see the module docs. Defaults are
@@ -97,6 +99,9 @@ pub struct WebhookSinkConfig {
     /// Splunk HEC metadata.
     #[serde(default)]
     pub splunk: Option<SplunkConfig>,
+    /// OTLP's encoding: `http/protobuf` (default) or `http/json`.
+    #[serde(default)]
+    pub protocol: Option<super::otlp::OtlpProtocol>,
     /// Extra request headers (they win over the defaults, e.g. `Content-Type`).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -337,6 +342,7 @@ impl WebhookSinkConfig {
             static_labels: None,
             index: None,
             splunk: None,
+            protocol: None,
             headers: BTreeMap::new(),
             auth: None,
             tls: TlsConfig::default(),
@@ -627,6 +633,7 @@ impl WebhookSinkConfig {
         only("staticLabels", self.static_labels.is_some(), &[N::Loki], p);
         only("index", self.index.is_some(), &[N::Elasticsearch], p);
         only("splunk", self.splunk.is_some(), &[N::Splunk], p);
+        only("protocol", self.protocol.is_some(), &[N::Otlp], p);
         let sample = format::sample();
         let template = match &self.template {
             None => None,
@@ -649,6 +656,7 @@ impl WebhookSinkConfig {
                 }
             },
             N::Slack => Format::Slack(template),
+            N::Otlp => Format::Otlp(self.protocol.unwrap_or_default()),
             N::Teams => Format::Teams(template),
             N::Loki => {
                 let labels = match &self.labels {

@@ -15,6 +15,7 @@
 //! | `splunk` | HEC events, one JSON object per line: `time`, `source`, `sourcetype`, `index`, `event` (the record), `fields.idempotency_key` | `application/json` |
 //! | `slack` | `{"text": …}`: one message summarising the batch | `application/json` |
 //! | `teams` | a message with an Adaptive Card summarising the batch | `application/json` |
+//! | `otlp` | an OTLP `ExportLogsServiceRequest`, one LogRecord per record ([`super::otlp`]) | `application/x-protobuf`, or `application/json` for `protocol: http/json` |
 //!
 //! The **idempotency key** of an occurrence is `{uid}/{resourceVersion}`,
 //! each part percent-encoded outside `A-Z a-z 0-9 - . _ ~` (so a key is
@@ -287,6 +288,7 @@ pub(crate) enum Format {
     Splunk(Splunk),
     Slack(Option<Template>),
     Teams(Option<Template>),
+    Otlp(super::otlp::OtlpProtocol),
 }
 
 /// How many events a chat message lists before "…and N more".
@@ -300,6 +302,7 @@ impl Format {
         match self {
             Format::Ndjson | Format::Elasticsearch(_) => "application/x-ndjson",
             Format::Template(_) => "text/plain; charset=utf-8",
+            Format::Otlp(p) => p.content_type(),
             _ => "application/json",
         }
     }
@@ -310,6 +313,7 @@ impl Format {
             Format::Loki(_) => Some("/loki/api/v1/push"),
             Format::Elasticsearch(_) => Some("/_bulk"),
             Format::Splunk(_) => Some("/services/collector/event"),
+            Format::Otlp(_) => Some("/v1/logs"),
             _ => None,
         }
     }
@@ -330,6 +334,7 @@ impl Format {
             Format::Splunk(_) => "splunk",
             Format::Slack(_) => "slack",
             Format::Teams(_) => "teams",
+            Format::Otlp(_) => "otlp",
         }
     }
 
@@ -391,6 +396,7 @@ impl Format {
                 let text = chat_text(template.as_ref(), items, Chat::Teams)?;
                 let _ = serde_json::to_writer(&mut out, &teams_card(&text));
             }
+            Format::Otlp(protocol) => super::otlp::body(*protocol, items, &mut out),
         }
         Ok(out)
     }

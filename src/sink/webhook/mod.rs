@@ -31,6 +31,7 @@ pub mod config;
 mod deliver;
 pub mod format;
 mod http;
+pub mod otlp;
 mod spool;
 
 #[cfg(test)]
