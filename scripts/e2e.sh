@@ -14,6 +14,7 @@
 #                    torn down at exit
 #   KEV_E2E_KAFKA_DIR  the Kafka broker's state dir (default /tmp/kev-e2e-kafka.PID),
 #                    torn down at exit likewise
+#   KEV_E2E_OTEL_DIR   the collector's state dir (default /tmp/kev-e2e-otel.PID), likewise
 #   KEV_E2E_THREADS  test threads (default 2). Tests use own namespaces and
 #                    run in parallel; the apiserver-restart and compaction
 #                    tests take a lock that makes them run alone.
@@ -25,8 +26,10 @@ cd "$(dirname "$0")/.."
 
 CP=scripts/control-plane.sh
 KAFKA=scripts/kafka.sh
+OTEL=scripts/otel-collector.sh
 export KEV_CP_DIR=${KEV_E2E_CP_DIR:-${TMPDIR:-/tmp}/kev-e2e.$$}
 export KEV_KAFKA_DIR=${KEV_E2E_KAFKA_DIR:-${TMPDIR:-/tmp}/kev-e2e-kafka.$$}
+export KEV_OTEL_DIR=${KEV_E2E_OTEL_DIR:-${TMPDIR:-/tmp}/kev-e2e-otel.$$}
 export KEV_EVENT_TTL=${KEV_EVENT_TTL:-1h}
 threads=${KEV_E2E_THREADS:-2}
 
@@ -55,6 +58,13 @@ teardown() {
     fi
   fi
   rm -f "$KEV_CP_DIR.lock"   # control-plane.sh's per-state-dir lock file
+  if [[ -e $KEV_OTEL_DIR ]]; then
+    if ! timed "collector down" "$OTEL" down; then
+      log "collector teardown failed; state kept in $KEV_OTEL_DIR"
+      if ((rc == 0)); then rc=1; fi
+    fi
+  fi
+  rm -f "$KEV_KAFKA_DIR.lock" "$KEV_OTEL_DIR.lock"
   if [[ -e $KEV_KAFKA_DIR ]]; then
     if ! timed "kafka down" "$KAFKA" down; then
       log "kafka teardown failed; state kept in $KEV_KAFKA_DIR"
@@ -73,11 +83,14 @@ trap 'exit 143' TERM
 # so the apiserver does not sit idle while cargo compiles.
 timed "control plane build" "$CP" build
 timed "kafka build" "$KAFKA" build
+timed "collector build" "$OTEL" build
 timed "cargo build (e2e tests)" cargo test --test e2e --no-run --quiet
 timed "control plane up" "$CP" up
 eval "$("$CP" env)"
 timed "kafka up" "$KAFKA" up
 eval "$("$KAFKA" env)"
+timed "collector up" "$OTEL" up
+eval "$("$OTEL" env)"
 
 log "running the suite (KEV_CP_DIR=$KEV_CP_DIR, $threads threads)"
 rc=0
@@ -85,6 +98,6 @@ timed "tests" cargo test --test e2e -- --test-threads "$threads" "$@" || rc=$?
 if ((rc != 0)); then
   log "tests failed; control-plane logs:"
   tail -n 20 "$KEV_CP_DIR"/kube-apiserver.log "$KEV_CP_DIR"/etcd.log >&2 || true
-  tail -n 20 "$KEV_KAFKA_DIR"/*.log >&2 || true
+  tail -n 20 "$KEV_KAFKA_DIR"/*.log "$KEV_OTEL_DIR"/*.log >&2 || true
 fi
 exit "$rc"

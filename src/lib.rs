@@ -46,6 +46,7 @@ pub mod escape;
 pub mod exit;
 pub mod filter;
 pub mod incident;
+pub mod lease;
 pub mod metrics;
 pub mod model;
 pub mod output;

@@ -62,10 +62,54 @@ pub async fn run(args: &RunArgs, stop: CancellationToken) -> Result<(), Failure>
         }
         None => None,
     };
+    // With leader election, wait for the lease first: a standby touches
+    // no state file, sink or spool.
+    let elector = match &config.leader_election {
+        Some(le) => {
+            let options = cluster_options(&config);
+            let cluster = tokio::select! {
+                c = connect(&options) => c.map_err(Failure::usage)?,
+                _ = stop.cancelled() => return Ok(()),
+            };
+            Some(crate::lease::Elector::new(cluster.client, le))
+        }
+        None => None,
+    };
+    let lease_checkpoint = match &elector {
+        Some(e) => match e.acquire(&stop).await.map_err(Failure::runtime)? {
+            Some(checkpoint) => checkpoint,
+            None => return Ok(()),
+        },
+        None => None,
+    };
+    // A checkpoint another replica wrote is newer than this one's own
+    // state file (from before it lost the lease): start from it instead.
+    let reset = args.reset_state
+        || match (&lease_checkpoint, &elector) {
+            (Some(c), Some(e)) => c.holder != e.identity(),
+            _ => false,
+        };
     let prepared = tokio::select! {
-        p = prepare(&config, &names, args.reset_state) => p?,
+        p = prepare(&config, &names, reset, lease_checkpoint) => p?,
         _ = stop.cancelled() => return Ok(()),
     };
+    // The leader renews the lease, with its checkpoint, until the pipeline
+    // has stopped (then releases it); a lost lease stops the pipeline.
+    let pipeline_stop = stop.child_token();
+    let release = CancellationToken::new();
+    let holder = elector.map(|elector| {
+        let (release, lost) = (release.clone(), pipeline_stop.clone());
+        let state_file = config.source.state_file.clone();
+        let identity = elector.identity().to_string();
+        tokio::spawn(async move {
+            let checkpoint = || lease_checkpoint_of(state_file.as_deref(), &identity);
+            let result = elector.hold(release, checkpoint).await;
+            if result.is_err() {
+                lost.cancel();
+            }
+            result
+        })
+    });
     // Opened with the state file locked: a second kev on the same state
     // file stops before it touches a sink's file or spool.
     let one_namespace = matches!(config.source.namespaces.as_slice(), [n] if n != "all");
@@ -92,11 +136,27 @@ pub async fn run(args: &RunArgs, stop: CancellationToken) -> Result<(), Failure>
     let watcher = EventWatcher::new(prepared.client.clone(), prepared.url.clone(), opts)
         .with_metrics(Arc::clone(&metrics));
     let report = pipeline
-        .run_watch(watcher, true, stop)
+        .run_watch(watcher, true, pipeline_stop)
         .await
         .map_err(Failure::runtime)?;
     tracing::info!(?report, "stopped");
     drop(prepared.lock);
+    if let Some(holder) = holder {
+        release.cancel();
+        match holder.await {
+            Ok(Ok(())) => {}
+            Ok(Err(lost)) => {
+                return Err(Failure::runtime(anyhow::anyhow!(
+                    "lost the leadership, stopped shipping: {lost}"
+                )));
+            }
+            Err(e) => {
+                return Err(Failure::runtime(anyhow::anyhow!(
+                    "the lease task failed: {e}"
+                )));
+            }
+        }
+    }
     if let Some(server) = server {
         server.abort();
     }
@@ -169,9 +229,7 @@ async fn recover_from_sinks(config: &DaemonConfig, dedupe: &mut Dedupe) -> Resul
         .map_err(Failure::runtime)?;
         found.extend(one);
     }
-    // Oldest first: the dedupe keeps the last version it is given per uid.
-    found.sort_by_key(|(_, _, count, at)| (*count, *at));
-    dedupe.seed(found, std::iter::empty());
+    dedupe.seed_recovered(found);
     dedupe.prune(chrono::Utc::now());
     Ok(())
 }
@@ -192,19 +250,37 @@ struct Prepared {
     lock: Option<crate::pipeline::state::StateLock>,
 }
 
+fn cluster_options(config: &DaemonConfig) -> ClusterOptions {
+    crate::client::install_crypto_provider();
+    ClusterOptions {
+        kubeconfig: config.source.kubeconfig.clone(),
+        context: config.source.context.clone(),
+        overrides: Default::default(),
+    }
+}
+
+/// The checkpoint a leader puts on its lease: its state file's position.
+fn lease_checkpoint_of(
+    state_file: Option<&std::path::Path>,
+    holder: &str,
+) -> Option<crate::lease::LeaseCheckpoint> {
+    let state = crate::pipeline::state::State::load(state_file?).ok()??;
+    Some(crate::lease::LeaseCheckpoint {
+        resource_version: state.resource_version?,
+        selection: state.selection.to_string(),
+        holder: holder.to_string(),
+    })
+}
+
 async fn prepare(
     config: &DaemonConfig,
     sinks: &[String],
     reset: bool,
+    lease_checkpoint: Option<crate::lease::LeaseCheckpoint>,
 ) -> Result<Prepared, Failure> {
-    crate::client::install_crypto_provider();
-    let cluster = connect(&ClusterOptions {
-        kubeconfig: config.source.kubeconfig.clone(),
-        context: config.source.context.clone(),
-        overrides: Default::default(),
-    })
-    .await
-    .map_err(Failure::usage)?;
+    let cluster = connect(&cluster_options(config))
+        .await
+        .map_err(Failure::usage)?;
     // One namespace is watched by itself; several, cluster-wide with a
     // filter (a field selector cannot say "one of").
     let namespaces: Vec<&String> = config
@@ -269,6 +345,28 @@ async fn prepare(
             (Some(r.checkpoint), Some(r.lock), r.start, since, r.fresh)
         }
         None => (None, None, fresh_start, None, true),
+    };
+    // A new leader without a state file of its own resumes from the
+    // checkpoint the last one left on the lease, if it read the same.
+    let start = match lease_checkpoint {
+        Some(c) if fresh && c.selection == resume::selection(&list, &filter).to_string() => {
+            tracing::info!(
+                resource_version = %c.resource_version,
+                from = %c.holder,
+                "resuming from the checkpoint on the lease"
+            );
+            Start::Resume {
+                resource_version: c.resource_version,
+            }
+        }
+        Some(c) if fresh => {
+            tracing::warn!(
+                "the checkpoint on the lease was written for {}: not resuming from it",
+                c.selection
+            );
+            start
+        }
+        _ => start,
     };
     if fresh && !config.source.watch_only {
         recover_from_sinks(config, &mut dedupe).await?;

@@ -319,6 +319,8 @@ pub struct DaemonConfig {
     pub sinks: Vec<SinkSpec>,
     /// Metrics and health.
     pub metrics: Option<MetricsConfig>,
+    /// Several replicas, one shipping (src/lease.rs).
+    pub leader_election: Option<crate::lease::LeaderElectionConfig>,
 }
 
 impl DaemonConfig {
@@ -351,6 +353,8 @@ struct RawConfig {
     sinks: Vec<RawSink>,
     #[serde(default)]
     metrics: Option<MetricsConfig>,
+    #[serde(default)]
+    leader_election: Option<crate::lease::LeaderElectionConfig>,
 }
 
 /// A sink entry before its type is known: the common keys, and the rest
@@ -559,6 +563,21 @@ impl DaemonConfig {
                 ),
             });
         }
+        if let Some(le) = &raw.leader_election {
+            for message in le.check() {
+                let (keys, message) = split_key(message);
+                let mut path = vec![Step::Key("leaderElection")];
+                path.extend(keys.iter().map(|k| Step::Key(k.as_str())));
+                problems.push(Problem {
+                    at: locator.find(&path),
+                    path: std::iter::once("leaderElection".to_string())
+                        .chain(keys.iter().cloned())
+                        .collect::<Vec<_>>()
+                        .join("."),
+                    message,
+                });
+            }
+        }
         let mut sinks = Vec::new();
         let mut names = BTreeMap::new();
         for (i, s) in raw.sinks.into_iter().enumerate() {
@@ -679,6 +698,7 @@ impl DaemonConfig {
                 filter,
                 sinks,
                 metrics: raw.metrics,
+                leader_election: raw.leader_election,
             })
         } else {
             problems.sort_by_key(|p| p.at);

@@ -104,6 +104,10 @@ pub struct Dedupe {
     /// Several clusters: uids are only unique within one, so an entry is
     /// known by its cluster label and uid.
     by_cluster: bool,
+    /// Occurrences a sink already holds (read back from a Kafka topic):
+    /// every version found per uid, not only the latest, since a watch
+    /// resumed from an older checkpoint sends the older ones again.
+    recovered: HashMap<Arc<str>, Vec<Arc<str>>>,
 }
 
 /// The default cap on remembered events.
@@ -120,6 +124,7 @@ impl Dedupe {
             stats: DedupeStats::default(),
             last_cap_log: None,
             by_cluster: false,
+            recovered: HashMap::new(),
         }
     }
 
@@ -170,6 +175,15 @@ impl Dedupe {
         observed_at: DateTime<Utc>,
         relisted: bool,
     ) -> Verdict {
+        if !self.recovered.is_empty()
+            && self
+                .recovered
+                .get(uid)
+                .is_some_and(|rvs| rvs.iter().any(|rv| &**rv == resource_version))
+        {
+            self.stats.repeats += 1;
+            return Verdict::Repeat;
+        }
         if let Some((key, prev)) = self.seen.get_key_value(uid) {
             if &*prev.resource_version == resource_version {
                 if prev.partial != 0 {
@@ -282,6 +296,21 @@ impl Dedupe {
         self.compact_order();
     }
 
+    /// Remember occurrences a sink already holds, in any order: each is a
+    /// repeat from now on, and the latest per uid (by count, then by when
+    /// it was observed) is the delivered version a relist is compared with.
+    pub fn seed_recovered(&mut self, mut found: Vec<(String, String, i64, i64)>) {
+        for (uid, rv, _, _) in &found {
+            self.recovered
+                .entry(Arc::from(uid.as_str()))
+                .or_default()
+                .push(Arc::from(rv.as_str()));
+        }
+        // Oldest first: the last version given per uid is the one kept.
+        found.sort_by_key(|(_, _, count, at)| (*count, *at));
+        self.seed(found, std::iter::empty());
+    }
+
     /// Drop entries older than the TTL at `now`.
     pub fn prune(&mut self, now: DateTime<Utc>) {
         let horizon = now.timestamp() - self.keep_secs;
@@ -357,6 +386,28 @@ mod tests {
             Verdict::New(..)
         ));
         assert_eq!(d.stats().repeats, 2);
+    }
+
+    #[test]
+    fn every_recovered_version_is_a_repeat_not_only_the_latest() {
+        let mut d = Dedupe::new(Duration::from_secs(3600), 10);
+        let t = at(0).timestamp();
+        // Read back from a topic, in its order: three versions of `a`.
+        d.seed_recovered(vec![
+            ("a".into(), "3".into(), 3, t),
+            ("a".into(), "1".into(), 1, t),
+            ("a".into(), "2".into(), 2, t),
+        ]);
+        // A watch resumed from before them sends them again, oldest first.
+        for rv in ["1", "2", "3"] {
+            assert_eq!(d.admit("a", rv, 1, at(1), false), Verdict::Repeat, "{rv}");
+        }
+        assert!(matches!(
+            d.admit("a", "4", 4, at(2), false),
+            Verdict::New(..)
+        ));
+        // The latest recovered version is the delivered one a relist meets.
+        assert_eq!(d.get("a").map(|s| s.count), Some(4));
     }
 
     #[test]

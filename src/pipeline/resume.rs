@@ -72,6 +72,16 @@ pub enum ResumeError {
     Identity(#[from] ApiError),
 }
 
+/// What a run reads, as a state file records it.
+pub fn selection(list: &ListOptions, filter: &Filter) -> Selection {
+    let filter_text = filter.to_string();
+    Selection {
+        namespace: list.namespace.clone(),
+        field_selector: list.field_selector.clone(),
+        filter: (!filter_text.is_empty()).then_some(filter_text),
+    }
+}
+
 /// Open `req.path`, seeding `dedupe`; see the module docs.
 pub async fn open(req: &Request<'_>, dedupe: &mut Dedupe) -> Result<Resume, ResumeError> {
     let lock = StateLock::acquire(req.path)?;
@@ -80,12 +90,7 @@ pub async fn open(req: &Request<'_>, dedupe: &mut Dedupe) -> Result<Resume, Resu
         server: identity.server,
         uid: identity.uid,
     };
-    let filter_text = req.filter.to_string();
-    let selection = Selection {
-        namespace: req.list.namespace.clone(),
-        field_selector: req.list.field_selector.clone(),
-        filter: (!filter_text.is_empty()).then_some(filter_text),
-    };
+    let selection = selection(req.list, req.filter);
     let ttl_secs = req.event_ttl.as_secs();
     let loaded = if req.reset {
         None

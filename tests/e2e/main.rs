@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `kev` binary against a real kube-apiserver and
-//! etcd, started by `scripts/e2e.sh` (see docs/testing.md). Without a control
+//! etcd (and a Kafka broker and an OpenTelemetry Collector for the fleet
+//! sinks), started by `scripts/e2e.sh` (see docs/testing.md). Without a control
 //! plane every test fails and says how to get one.
 //!
 //! # Layout
@@ -26,6 +27,12 @@
 //!   the test starts itself; one stopped is one line.
 //! - [`tree`]: `--for deploy/web --tree` over a Deployment, its ReplicaSets
 //!   and Pods made with owner references, and new children while following.
+//! - [`fleet`]: `kev run` into a real Kafka broker and a real OpenTelemetry
+//!   Collector, 20,000 occurrences each exactly once across kev, broker and
+//!   collector restarts and a lost state file; two replicas with leader
+//!   election and kill -9 of the leader.
+//! - [`helm`]: charts/kev linted and rendered through a server-side dry run,
+//!   and the krew manifest.
 //!
 //! Nothing sleeps to synchronize: waits poll for the expected output and
 //! give up after [`support::PATIENCE`].
@@ -35,6 +42,8 @@ mod deploy;
 mod disruption;
 mod fake_vs_kubectl;
 mod flags;
+mod fleet;
+mod helm;
 mod list;
 mod rbac;
 mod resume;

@@ -347,6 +347,9 @@ impl KafkaSink {
                 Ok(Ok(_)) => {
                     self.in_flight.pop_front();
                     self.acked = Some(seq);
+                    if let Some(m) = &self.metrics {
+                        m.delivered.inc();
+                    }
                     self.backoff = Duration::from_millis(200);
                 }
                 Ok(Err((e, msg))) => {
@@ -464,6 +467,11 @@ impl Sink for KafkaSink {
 
     fn attach_metrics(&mut self, metrics: &SinkMetrics) {
         self.metrics = Some(metrics.clone());
+    }
+
+    /// `delivered` counts what the broker acknowledged.
+    fn counts_deliveries(&self) -> bool {
+        true
     }
 }
 

@@ -39,8 +39,8 @@ struct Slim {
 }
 
 /// Read back the occurrences of the last `window` in `config`'s topic
-/// (which must be fixed), at most `deadline` long. The latest version per
-/// uid, by count, then by when it was observed.
+/// (which must be fixed), at most `deadline` long: every occurrence found,
+/// in the topic's order per partition.
 pub fn recover(
     name: &str,
     config: &KafkaSinkConfig,
@@ -117,7 +117,8 @@ pub fn recover(
                 .map_err(|e| fail("cannot build the partition list", e))?;
         }
     }
-    let mut latest: HashMap<String, (String, i64, i64)> = HashMap::new();
+    let mut found: Vec<Found> = Vec::new();
+    let mut events: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut read = 0u64;
     if !ends.is_empty() {
         consumer
@@ -151,24 +152,19 @@ pub fn recover(
                 continue;
             };
             let at = slim.observed_at.map_or(0, |t| t.timestamp());
-            let newer = latest
-                .get(&slim.uid)
-                .is_none_or(|(_, count, seen)| (slim.count, at) >= (*count, *seen));
-            if newer {
-                latest.insert(slim.uid, (slim.resource_version, slim.count, at));
+            if !events.contains(&slim.uid) {
+                events.insert(slim.uid.clone());
             }
+            found.push((slim.uid, slim.resource_version, slim.count, at));
         }
     }
     tracing::info!(
         sink = name,
         topic,
         read,
-        events = latest.len(),
+        events = events.len(),
         took = ?started.elapsed(),
         "recovered what the topic already holds"
     );
-    Ok(latest
-        .into_iter()
-        .map(|(uid, (rv, count, at))| (uid, rv, count, at))
-        .collect())
+    Ok(found)
 }

@@ -15,6 +15,7 @@ pub mod events;
 pub mod follow;
 pub mod incluster;
 pub mod proxy;
+pub mod sinks;
 pub mod writer;
 
 use std::collections::BTreeSet;
