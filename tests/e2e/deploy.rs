@@ -760,3 +760,63 @@ fn without_the_cluster_role_binding_kev_exits_1_naming_list_on_events() {
         assert!(line.contains(needle), "{needle:?} in {line:?}");
     }
 }
+
+#[test]
+fn ha_manifests_pass_a_server_side_dry_run_and_grant_only_the_lease() {
+    let _one_at_a_time = kev_system();
+    let t = TestEnv::shared("deploy-ha");
+    apply(&t, &["namespace.yaml"]);
+    let run = Run::of(
+        t.kubectl()
+            .args([
+                "apply",
+                "--dry-run=server",
+                "--validate=strict",
+                "-o",
+                "json",
+                "-f",
+            ])
+            .arg(deploy_dir().join("ha")),
+    );
+    assert_eq!(
+        run.code,
+        Some(0),
+        "kubectl apply --dry-run=server -f deploy/ha/: {run:?}"
+    );
+    assert_eq!(run.stderr, "", "no warnings");
+    let list: Value = serde_json::from_str(&run.stdout).expect("kubectl -o json");
+    let items = list["items"].as_array().expect("a List");
+    let of = |kind: &str| -> &Value {
+        let mut found = items.iter().filter(|o| o["kind"] == kind);
+        let one = found
+            .next()
+            .unwrap_or_else(|| panic!("no {kind} in deploy/ha/"));
+        assert!(found.next().is_none(), "one {kind} in deploy/ha/");
+        one
+    };
+    let role = of("Role");
+    assert_eq!(role["metadata"]["namespace"], "kev-system");
+    assert_eq!(
+        role["rules"],
+        json!([{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                "verbs": ["get", "list", "watch", "create", "update", "patch"]}]),
+        "leases only, and no delete"
+    );
+    let binding = of("RoleBinding");
+    assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "kev", "namespace": "kev-system"}])
+    );
+    // The budget selects the Deployment's pods.
+    let deployment: Value = serde_norway::from_str(
+        &std::fs::read_to_string(deploy_dir().join("deployment.yaml")).expect("deployment.yaml"),
+    )
+    .expect("YAML");
+    let pdb = of("PodDisruptionBudget");
+    assert_eq!(pdb["spec"]["minAvailable"], 1);
+    assert_eq!(
+        pdb["spec"]["selector"]["matchLabels"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+}
