@@ -430,3 +430,46 @@ impl Elector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> LeaderElectionConfig {
+        serde_norway::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn defaults_and_checks() {
+        let c = parse("lease: kev\nnamespace: kev-system\nidentity: a\n");
+        assert!(c.check().is_empty());
+        assert_eq!(c.lease_duration(), Duration::from_secs(15));
+        assert_eq!(c.renew_every(), Duration::from_secs(2));
+        assert_eq!(c.identity(), "a");
+        assert_eq!(c.namespace(), "kev-system");
+        let bad = parse("lease: Kev_1\nnamespace: Kev.System\nleaseDuration: 3s\nrenewEvery: 3s\n");
+        let text = bad.check().join("\n");
+        for needle in [
+            "lease: `Kev_1` is not a valid object name",
+            "namespace: `Kev.System` is not a valid namespace name",
+            "renewEvery: more than 0 and at most two thirds of leaseDuration",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in {text}");
+        }
+    }
+
+    #[test]
+    fn the_checkpoint_round_trips_as_the_annotation() {
+        let c = LeaseCheckpoint {
+            resource_version: "184467".into(),
+            selection: "all namespaces".into(),
+            holder: "kev-0".into(),
+        };
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(
+            text,
+            r#"{"resourceVersion":"184467","selection":"all namespaces","holder":"kev-0"}"#
+        );
+        assert_eq!(serde_json::from_str::<LeaseCheckpoint>(&text).unwrap(), c);
+    }
+}
