@@ -324,9 +324,9 @@ pub struct FilterArgs {
 /// Output flags.
 #[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
-    /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format; kubectl's `-o jsonpath=TEMPLATE` form gives the template after `=` (docs/kubectl.md).
+    #[arg(short = 'o', long = "output", value_parser = OutputParser, default_value = "table", value_name = "FORMAT[=TEMPLATE]")]
+    pub output: OutputChoice,
 
     /// Do not print the header line of table output (`--no-headers=true` as kubectl takes it).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set)]
@@ -336,9 +336,13 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 
-    /// With `-o template`: a minijinja (Jinja2) template rendered over each event's kev/v1 record, e.g. '{{ reason }} {{ object.name }}' (docs/kubectl.md).
+    /// With `-o template`: a minijinja (Jinja2) template rendered over each event's kev/v1 record, e.g. '{{ reason }} {{ object.name }}'; with `-o jsonpath` and `-o jsonpath-as-json`: kubectl's JSONPath template, e.g. '{.items[*].reason}'; with `-o jsonpath-file`: its file (docs/kubectl.md).
     #[arg(long, value_name = "TEXT")]
     pub template: Option<String>,
+
+    /// With `-o jsonpath`: a missing field prints nothing (kubectl's default); `=false` makes it an error.
+    #[arg(long = "allow-missing-template-keys", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub allow_missing_template_keys: bool,
 
     /// Group the events by namespace, type, reason, workload and message shape, ranked by occurrences (a table, or one kev/summary/v1 record per group with -o json|yaml|ndjson; docs/incidents.md).
     #[arg(long)]
@@ -348,12 +352,80 @@ pub struct OutputArgs {
 impl Default for OutputArgs {
     fn default() -> Self {
         OutputArgs {
-            output: OutputFormat::Table,
+            output: OutputChoice::from(OutputFormat::Table),
             no_headers: false,
             color: ColorChoice::Auto,
             template: None,
+            allow_missing_template_keys: true,
             summary: false,
         }
+    }
+}
+
+/// `-o FORMAT`, or kubectl's `-o FORMAT=TEMPLATE` (`-o jsonpath='{.items[*].reason}'`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputChoice {
+    /// The format.
+    pub format: OutputFormat,
+    /// What followed `=`: the template (`jsonpath`, `jsonpath-as-json`,
+    /// `template`) or its file (`jsonpath-file`).
+    pub template: Option<String>,
+}
+
+impl From<OutputFormat> for OutputChoice {
+    fn from(format: OutputFormat) -> OutputChoice {
+        OutputChoice {
+            format,
+            template: None,
+        }
+    }
+}
+
+/// Parses `-o`: a format name as [`OutputFormat`]'s (listed in the help
+/// and the completions), then, for the template formats, `=TEMPLATE`.
+#[derive(Clone, Copy, Debug)]
+pub struct OutputParser;
+
+impl clap::builder::TypedValueParser for OutputParser {
+    type Value = OutputChoice;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<OutputChoice, clap::Error> {
+        let names = clap::builder::EnumValueParser::<OutputFormat>::new();
+        let Some(text) = value.to_str() else {
+            return names.parse_ref(cmd, arg, value).map(OutputChoice::from);
+        };
+        let Some((name, template)) = text.split_once('=') else {
+            return names.parse_ref(cmd, arg, value).map(OutputChoice::from);
+        };
+        let format = names.parse_ref(cmd, arg, std::ffi::OsStr::new(name))?;
+        if !(format.is_jsonpath() || format == OutputFormat::Template) {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!(
+                    "invalid value '{text}' for '--output <FORMAT[=TEMPLATE]>': -o {name} takes no =TEMPLATE (only jsonpath, jsonpath-as-json, jsonpath-file and template do)\n"
+                ),
+            )
+            .with_cmd(cmd));
+        }
+        Ok(OutputChoice {
+            format,
+            template: Some(template.to_string()),
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            OutputFormat::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
     }
 }
 

@@ -977,3 +977,180 @@ fn an_html_error_page_is_summarised_and_an_undecodable_200_is_not_unreachable() 
         r.stderr
     );
 }
+
+#[test]
+fn jsonpath_is_applied_once_to_the_listing_as_kubectl_does() {
+    let e = env(small_cluster());
+    // Oldest first, joined with spaces, no newline added (as kubectl).
+    let r = run(&mut e.kev(&["-n", "default", "-o", "jsonpath={.items[*].reason}"]));
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stdout, "Pulled BackOff");
+    assert_eq!(r.stderr, "");
+    // range/end over the items, kubectl's paths of a raw Event, literals.
+    let r = run(&mut e.kev(&[
+        "-n",
+        "default",
+        "-o",
+        r#"jsonpath={range .items[*]}{.metadata.name}{"\t"}{.reason}{"\n"}{end}"#,
+    ]));
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stdout, "web-2.b\tPulled\nweb-1.a\tBackOff\n");
+    // A filter; the template from --template, as kubectl takes it too.
+    let r = run(&mut e.kev(&[
+        "-A",
+        "-o",
+        "jsonpath",
+        "--template",
+        r#"{.items[?(@.type=="Warning")].involvedObject.name}"#,
+    ]));
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stdout, "api-1 web-1");
+    // A missing field prints nothing (kubectl's default), or is an error.
+    let r = run(&mut e.kev(&["-n", "default", "-o", "jsonpath=[{.items[*].nope}]"]));
+    assert_eq!((r.code, r.stdout.as_str()), (Some(0), "[]"), "{r:?}");
+    let r = run(&mut e.kev(&[
+        "-n",
+        "default",
+        "-o",
+        "jsonpath={.items[*].nope}",
+        "--allow-missing-template-keys=false",
+    ]));
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stderr.contains("nope is not found"), "{}", r.stderr);
+}
+
+#[test]
+fn jsonpath_as_json_and_jsonpath_file() {
+    let e = env(small_cluster());
+    let r = run(&mut e.kev(&["-n", "default", "-o", "jsonpath-as-json={.items[*].count}"]));
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stdout, "[\n    1,\n    3\n]\n");
+    let names: Value = serde_json::from_str(
+        &run(&mut e.kev(&[
+            "-A",
+            "-o",
+            "jsonpath-as-json={.items[*].metadata.namespace}",
+        ]))
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(names, json!(["default", "payments", "default"]));
+    let file = e.home.path().join("reasons.jsonpath");
+    std::fs::write(&file, "{range .items[*]}{.reason}\n{end}").unwrap();
+    let r = run(&mut e.kev(&[
+        "-n",
+        "default",
+        "-o",
+        &format!("jsonpath-file={}", file.display()),
+    ]));
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stdout, "Pulled\nBackOff\n");
+}
+
+#[test]
+fn an_invalid_jsonpath_is_exit_2_with_its_column_before_connecting() {
+    let e = env(small_cluster());
+    for (template, stderr) in [
+        (
+            "{.items[*].reason",
+            "error: -o jsonpath: unclosed action: no } after this { (at column 1)\n  {.items[*].reason\n  ^\n",
+        ),
+        (
+            "{.items[?(@.type=~\"W\")].reason}",
+            "error: -o jsonpath: unrecognized filter operator = (==, !=, <, <=, >, >=) (at column 17)\n  {.items[?(@.type=~\"W\")].reason}\n                  ^\n",
+        ),
+    ] {
+        let r = run(&mut e.kev(&["-A", "-o", &format!("jsonpath={template}")]));
+        assert_eq!(r.code, Some(2), "{r:?}");
+        assert_eq!(r.stderr, stderr);
+        assert_eq!(r.stdout, "");
+    }
+    let r = run(&mut e.kev(&["-A", "-o", "jsonpath"]));
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(
+        r.stderr.contains("-o jsonpath needs a template"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&mut e.kev(&["-A", "-o", "json={.items}"]));
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(
+        r.stderr.contains("-o json takes no =TEMPLATE"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        e.server
+            .requests()
+            .iter()
+            .all(|r| !r.path.ends_with("/events")),
+        "nothing listed"
+    );
+}
+
+#[test]
+fn jsonpath_values_are_escaped_for_the_terminal() {
+    let raw: Value =
+        serde_json::from_slice(include_bytes!("fixtures/core_v1_hostile.json")).unwrap();
+    let e = env(FakeCluster::new().with_events([raw]));
+    for output in [
+        "jsonpath={.items[*].message} {.items[*].involvedObject.name} {.items[0].source}",
+        "jsonpath-as-json={.items[*].message}",
+    ] {
+        let r = run(&mut e.kev(&["-A", "-o", output]));
+        assert_eq!(r.code, Some(0), "{output}: {}", r.stderr);
+        assert!(
+            !r.stdout.contains('\x1b')
+                && !r.stdout.contains('\r')
+                && !r.stdout.contains('\x07')
+                && !r.stdout.contains('\0'),
+            "{output}: {:?}",
+            &r.stdout[..200]
+        );
+    }
+    let r = run(&mut e.kev(&["-A", "-o", "jsonpath={.items[0].message}"]));
+    assert!(
+        r.stdout
+            .starts_with("pull failed ^[[31mRED^[[0m\\x07 bell\\r\\ncarriage"),
+        "{:?}",
+        &r.stdout[..60]
+    );
+    let r = run(&mut e.kev(&["-A", "-o", "jsonpath={.items[0].involvedObject}"]));
+    assert!(
+        r.stdout.contains(r#""name":"pod-\u001b[2Jclear""#),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn watch_applies_jsonpath_to_each_event() {
+    let e = env(small_cluster());
+    let mut f = follow(
+        &e,
+        &[
+            "-A",
+            "-w",
+            "-o",
+            "jsonpath={.reason} {.involvedObject.name}",
+        ],
+    );
+    f.wait_lines(3, WAIT);
+    e.server
+        .wait_for_request_blocking(WAIT, |r| r.is_watch())
+        .expect("kev opened a watch");
+    e.server
+        .cluster()
+        .add_event(event("default", "late.d", "Killing", "Normal", &ago(0), 1))
+        .unwrap();
+    let lines = f.wait_lines(4, WAIT).to_vec();
+    assert_eq!(
+        lines,
+        [
+            "Pulled web-2",
+            "Unhealthy api-1",
+            "BackOff web-1",
+            "Killing late"
+        ]
+    );
+}

@@ -370,3 +370,35 @@ fn name_and_template_outputs_with_values_escaped() {
         assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
     }
 }
+
+#[test]
+fn jsonpath_runs_once_over_the_whole_replay_sorted_by_last_seen() {
+    let d = Dir::new();
+    let f = d.write("d.ndjson", lines(&corpus()).as_bytes());
+    let r = d.kev(&["replay", &f, "-o", "jsonpath={.items[*].metadata.name}"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout, "api-1.c web-2.b web-1.a dns-1.d");
+    let r = d.kev(&[
+        "replay",
+        &f,
+        "-o",
+        r#"jsonpath={range .items[?(@.count>1)]}{.metadata.namespace}/{.reason}{"\n"}{end}"#,
+        "--",
+        "type=Warning",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout, "payments/BackOff\nkube-system/Unhealthy\n");
+    // Nothing selected: nothing printed (kubectl prints nothing either).
+    let r = d.kev(&[
+        "replay",
+        &f,
+        "-o",
+        "jsonpath={.items[*].reason}",
+        "--",
+        "reason=None",
+    ]);
+    assert_eq!((r.code, r.stdout.as_str()), (Some(0), ""), "{}", r.stderr);
+    let r = d.kev(&["replay", &f, "-o", "jsonpath={.items[*]}", "--summary"]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(r.stderr.contains("--summary prints with"), "{}", r.stderr);
+}

@@ -42,6 +42,9 @@ pub enum SettingsError {
     /// Flags that do not go together.
     #[error("{0}")]
     Conflict(String),
+    /// A `-o jsonpath` template does not parse; shown with a caret.
+    #[error("{}", .0.render())]
+    Jsonpath(FilterError),
 }
 
 // Not `#[from]`: that would make the FilterError a `source`, and the
@@ -104,7 +107,7 @@ impl OutputSettings {
         use std::io::IsTerminal;
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         OutputSettings {
-            format: out.output,
+            format: out.output.format,
             no_headers: out.no_headers,
             color: out.color.enabled(std::io::stdout().is_terminal(), no_color),
             summary: out.summary,
@@ -390,7 +393,7 @@ impl TailSettings {
                     .to_string(),
             ));
         }
-        check_output(&cli.output)?;
+        check_output(&cli.output, follow != Follow::No)?;
         let request_timeout = duration_flag("--request-timeout", &c.request_timeout)?;
         let event_ttl = duration_flag("--event-ttl", &cli.follow.event_ttl)?.ok_or_else(|| {
             SettingsError::Value {
@@ -497,7 +500,7 @@ impl ReplaySettings {
             ),
             None => Clock::Fixed(Utc::now()),
         };
-        check_output(&args.output)?;
+        check_output(&args.output, false)?;
         // `kev replay dump.ndjson type=Warning`: a forgotten `--`.
         if let Some(word) = args
             .files
@@ -638,28 +641,96 @@ impl TopSettings {
     }
 }
 
-/// `-o template --template TEXT` and `-o name`: the template compiled, and
-/// the combinations that mean nothing refused.
-fn check_output(out: &OutputArgs) -> Result<(), SettingsError> {
-    let conflict = |m: &str| Err(SettingsError::Conflict(m.to_string()));
-    match (out.output, &out.template) {
+/// `-o template`, the JSONPath forms and `-o name`: the template compiled
+/// (a JSONPath one executed per event when `per_event`, `-w`), and the
+/// combinations that mean nothing refused.
+fn check_output(out: &OutputArgs, per_event: bool) -> Result<(), SettingsError> {
+    let conflict = |m: String| Err(SettingsError::Conflict(m));
+    let format = out.output.format;
+    let name = format.name();
+    let template = match (&out.output.template, &out.template) {
+        (Some(_), Some(_)) => {
+            return conflict(format!(
+                "-o {name}=TEMPLATE and --template both give the template: give one"
+            ));
+        }
+        (Some(t), None) => Some((t, "-o")),
+        (None, Some(t)) => Some((t, "--template")),
+        (None, None) => None,
+    };
+    // `-o jsonpath=` gives no template (kubectl: "no template given").
+    let template = template.filter(|(t, _)| !(t.is_empty() && format.is_jsonpath()));
+    match (format, template) {
         (OutputFormat::Template, None) => {
             return conflict(
-                "-o template needs --template TEXT (a minijinja template over each kev/v1 record)",
+                "-o template needs --template TEXT (a minijinja template over each kev/v1 record)"
+                    .to_string(),
             );
         }
-        (OutputFormat::Template, Some(t)) => {
+        (OutputFormat::Template, Some((t, flag))) => {
+            if !out.allow_missing_template_keys {
+                return conflict(
+                    "--allow-missing-template-keys=false is for -o jsonpath; a minijinja template tests a field with `{% if x is defined %}`"
+                        .to_string(),
+                );
+            }
             crate::output::template::install(t).map_err(|reason| SettingsError::Value {
-                flag: "--template",
+                flag,
                 value: t.clone(),
                 reason,
             })?;
         }
-        (_, Some(_)) => return conflict("--template is for -o template"),
+        (f, None) if f.is_jsonpath() => {
+            let what = if f == OutputFormat::JsonpathFile {
+                "PATH"
+            } else {
+                "'{.items[*].reason}'"
+            };
+            return conflict(format!(
+                "-o {name} needs a template: -o {name}={what}, or -o {name} --template {what}"
+            ));
+        }
+        (f, Some((t, flag))) if f.is_jsonpath() => {
+            let (source, origin) = if f == OutputFormat::JsonpathFile {
+                let text = std::fs::read_to_string(t).map_err(|e| SettingsError::Value {
+                    flag: "-o jsonpath-file",
+                    value: t.clone(),
+                    reason: format!("cannot read the template: {e}"),
+                })?;
+                (text, format!("-o jsonpath-file {t}"))
+            } else if flag == "--template" {
+                (t.clone(), format!("-o {name} --template"))
+            } else {
+                (t.clone(), format!("-o {name}"))
+            };
+            let compiled = crate::output::jsonpath::Compiled::new(
+                &source,
+                f == OutputFormat::JsonpathAsJson,
+                per_event,
+                out.allow_missing_template_keys,
+            )
+            .map_err(|e| {
+                SettingsError::Jsonpath(FilterError::new(
+                    e.message,
+                    &origin,
+                    &source,
+                    Span::new(e.span.0, e.span.1),
+                ))
+            })?;
+            crate::output::jsonpath::install(compiled);
+        }
+        (_, Some(_)) => {
+            return conflict(
+                "--template is for -o template, jsonpath, jsonpath-as-json and jsonpath-file"
+                    .to_string(),
+            );
+        }
         _ => {}
     }
-    if out.summary && matches!(out.output, OutputFormat::Name | OutputFormat::Template) {
-        return conflict("--summary prints with -o table, wide, json, yaml or ndjson");
+    if out.summary
+        && (matches!(format, OutputFormat::Name | OutputFormat::Template) || format.is_jsonpath())
+    {
+        return conflict("--summary prints with -o table, wide, json, yaml or ndjson".to_string());
     }
     Ok(())
 }
@@ -801,6 +872,43 @@ mod tests {
         let fs = f.field_selector().to_string();
         assert!(fs.contains("involvedObject.apiVersion=apps/v1"), "{fs}");
         assert!(fs.contains("involvedObject.kind=Deployment"), "{fs}");
+    }
+
+    #[test]
+    fn jsonpath_templates_are_checked_before_anything_runs() {
+        tail(&["-o", "jsonpath={.items[*].reason}"]).unwrap();
+        tail(&["-o", "jsonpath-as-json", "--template", "{.items}"]).unwrap();
+        let e = tail(&["-o", "jsonpath={.a}", "--template", "{.b}"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("both give the template"), "{e}");
+        let e = tail(&["-o", "jsonpath-file"]).unwrap_err().to_string();
+        assert!(e.contains("-o jsonpath-file=PATH"), "{e}");
+        let e = tail(&["-o", "json", "--template", "{.a}"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--template is for"), "{e}");
+        let e = tail(&["-o", "jsonpath={.a}", "--summary"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--summary prints with"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let e = tail(&["-o", &format!("jsonpath-file={}", missing.display())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot read the template"), "{e}");
+        // A file's error has its line and column.
+        let file = dir.path().join("t.jsonpath");
+        std::fs::write(&file, "{range .items[*]}\n{.reason ~}\n{end}").unwrap();
+        let e = tail(&["-o", "jsonpath-file", "--template", file.to_str().unwrap()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unrecognized character in action: U+007E '~' (at line 2, column 10)"),
+            "{e}"
+        );
+        assert!(e.ends_with("\n  {.reason ~}\n           ^"), "{e}");
     }
 
     #[test]

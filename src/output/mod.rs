@@ -7,6 +7,7 @@
 //! testable with a frozen clock.
 
 pub mod humanize;
+pub mod jsonpath;
 pub mod stdout;
 pub mod summary;
 pub mod table;
@@ -42,6 +43,32 @@ pub enum OutputFormat {
     /// `--template TEXT` (minijinja) rendered over each record, values escaped.
     #[serde(skip_deserializing)]
     Template,
+    /// `jsonpath=TEMPLATE`: kubectl's JSONPath over the listing (`{.items[*].reason}`), or over each event with -w.
+    #[serde(skip_deserializing)]
+    Jsonpath,
+    /// `jsonpath-as-json=TEMPLATE`: the same, each action's results as a JSON array.
+    #[serde(skip_deserializing)]
+    JsonpathAsJson,
+    /// `jsonpath-file=PATH`: `-o jsonpath` with the template read from a file.
+    #[serde(skip_deserializing)]
+    JsonpathFile,
+}
+
+impl OutputFormat {
+    /// The kubectl JSONPath forms (`jsonpath`, `jsonpath-as-json`, `jsonpath-file`).
+    pub fn is_jsonpath(self) -> bool {
+        matches!(
+            self,
+            OutputFormat::Jsonpath | OutputFormat::JsonpathAsJson | OutputFormat::JsonpathFile
+        )
+    }
+
+    /// The name `-o` takes.
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
 }
 
 /// Writes occurrences in one format.
@@ -120,6 +147,9 @@ pub fn printer(format: OutputFormat, table: TableOptions) -> Box<dyn Printer + S
         OutputFormat::Ndjson => Box::new(JsonPrinter { pretty: false }),
         OutputFormat::Name => Box::new(template::NamePrinter),
         OutputFormat::Template => Box::new(template::TemplatePrinter),
+        OutputFormat::Jsonpath | OutputFormat::JsonpathAsJson | OutputFormat::JsonpathFile => {
+            Box::new(jsonpath::JsonPathPrinter::installed())
+        }
     }
 }
 
@@ -129,8 +159,10 @@ pub fn sort_by_last_seen<O: AsRef<Occurrence>>(batch: &mut [O]) {
     batch.sort_by_key(|o| o.as_ref().event.last_seen);
 }
 
-/// Whether a format is a table (`table`, `wide`): rows padded to columns,
-/// sized over the listing, so not encodable one occurrence at a time.
+/// Whether a format is printed over the whole listing at once, so not
+/// encodable one occurrence at a time: the tables (`table`, `wide`: rows
+/// padded to columns sized over the listing) and the JSONPath forms
+/// (executed once over the listing, as kubectl does).
 pub fn is_table(format: OutputFormat) -> bool {
-    matches!(format, OutputFormat::Table | OutputFormat::Wide)
+    matches!(format, OutputFormat::Table | OutputFormat::Wide) || format.is_jsonpath()
 }
