@@ -225,9 +225,15 @@ async fn recover_from_sinks(config: &DaemonConfig, dedupe: &mut Dedupe) -> Resul
             crate::sink::kafka::recover::recover(&name, &c, window, RECOVER_DEADLINE)
         })
         .await
-        .map_err(|e| Failure::runtime(anyhow::anyhow!("recovery from Kafka stopped: {e}")))?
-        .map_err(Failure::runtime)?;
-        found.extend(one);
+        .map_err(|e| Failure::runtime(anyhow::anyhow!("recovery from Kafka stopped: {e}")))?;
+        match one {
+            Ok(one) => found.extend(one),
+            // Nothing is lost by going on: what the topic holds may be sent again.
+            Err(e) => tracing::warn!(
+                error = %e,
+                "cannot read back what the Kafka topic holds: occurrences already in it may be sent again"
+            ),
+        }
     }
     dedupe.seed_recovered(found);
     dedupe.prune(chrono::Utc::now());

@@ -52,7 +52,12 @@ fn wait_written(w: &Writer, n: usize) {
 
 /// Poll `read` until it holds every occurrence of `want`; returns what it
 /// read last.
-fn read_until(what: &str, want: &BTreeSet<Occ>, mut read: impl FnMut() -> Vec<Occ>) -> Vec<Occ> {
+fn read_until(
+    what: &str,
+    want: &BTreeSet<Occ>,
+    mut read: impl FnMut() -> Vec<Occ>,
+    kev: &Follower,
+) -> Vec<Occ> {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let got = read();
@@ -63,9 +68,10 @@ fn read_until(what: &str, want: &BTreeSet<Occ>, mut read: impl FnMut() -> Vec<Oc
         }
         assert!(
             Instant::now() < deadline,
-            "{what}: {missing} of {} occurrences never arrived (read {})",
+            "{what}: {missing} of {} occurrences never arrived (read {}); kev's stderr:\n{}",
             want.len(),
-            got.len()
+            got.len(),
+            kev.stderr()
         );
         std::thread::sleep(Duration::from_secs(2));
     }
@@ -116,7 +122,7 @@ fn stream(
         })
         .collect();
     let kev = kev_run(t, config);
-    read_until("the listing", &want, &mut *read);
+    read_until("the listing", &want, &mut *read, &kev);
     let writer = Writer::start(t.cp.kubeconfig("admin"), &[ns.to_string()]);
     wait_written(&writer, MAX_WRITES / 4);
     let stopped = kev.stop();
@@ -156,7 +162,7 @@ fn kafka_gets_every_occurrence_once_across_kev_and_broker_restarts_and_a_lost_st
             .collect::<Vec<_>>()
     };
     let (kev, mut want) = stream(&t, &ns, &config, &mut read, &|| kafka.restart());
-    read_until("after the broker restart", &want, &mut read);
+    read_until("after the broker restart", &want, &mut read, &kev);
     kev.stop().assert_exit_0("kev run, at the end");
 
     let records = kafka.consume(&topic);
@@ -198,7 +204,7 @@ fn kafka_gets_every_occurrence_once_across_kev_and_broker_restarts_and_a_lost_st
     let base = base_time();
     let late = Ev::core("after-recovery", &Obj::pod("web")).legacy(1, ago(base, 1), ago(base, 1));
     want.insert(t.admin.create(&ns, &late).occ());
-    read_until("after recovery", &want, &mut read);
+    read_until("after recovery", &want, &mut read, &kev);
     kev.stop().assert_exit_0("kev run, recovered");
     // Anything the relist sent again came before the new event, so it is
     // in the topic by now.
@@ -231,7 +237,7 @@ fn the_collector_gets_every_occurrence_once_across_kev_and_collector_restarts() 
     };
     let mut read = || mine(&collector).iter().map(|r| r.occ()).collect::<Vec<_>>();
     let (kev, want) = stream(&t, &ns, &config, &mut read, &|| collector.restart());
-    read_until("after the collector restart", &want, &mut read);
+    read_until("after the collector restart", &want, &mut read, &kev);
     kev.stop().assert_exit_0("kev run, at the end");
     let records = mine(&collector);
     let got: Vec<Occ> = records.iter().map(|r| r.occ()).collect();
@@ -298,7 +304,7 @@ fn two_replicas_ship_once_and_kill_9_of_the_leader_loses_nothing() {
     a.wait_stderr("became the leader");
     let b = kev_run(&t, &config_b);
     b.wait_stderr("standing by: waiting for the lease");
-    read_until("the leader's listing", &want, &mut read);
+    read_until("the leader's listing", &want, &mut read, &a);
     let writer = Writer::start(t.cp.kubeconfig("admin"), std::slice::from_ref(&ns));
     wait_written(&writer, MAX_WRITES / 4);
     assert!(
@@ -320,7 +326,7 @@ fn two_replicas_ship_once_and_kill_9_of_the_leader_loses_nothing() {
     want.extend(written.iter().map(|w| w.occ()));
     let sentinel = Ev::core("sentinel", &pod).legacy(1, ago(base, 1), ago(base, 1));
     want.insert(t.admin.create(&ns, &sentinel).occ());
-    read_until("after the takeover", &want, &mut read);
+    read_until("after the takeover", &want, &mut read, &b);
     let stopped = b.stop();
     stopped.assert_exit_0("the new leader, at the end");
     assert!(

@@ -283,18 +283,21 @@ impl KafkaSink {
             });
         }
         let payload = std::mem::take(&mut self.buf);
+        let mut headers = Some(headers);
         let result = loop {
-            let mut record = FutureRecord::to(&topic)
-                .payload(&payload[..])
-                .headers(headers.clone());
+            let mut record = FutureRecord::to(&topic).payload(&payload[..]);
+            if let Some(h) = headers.take() {
+                record = record.headers(h);
+            }
             if let Some(k) = &key {
                 record = record.key(k.as_str());
             }
             match self.producer.send_result(record) {
                 Ok(future) => break Ok(future),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     // librdkafka's queue is full (an outage, a slow broker):
                     // wait for the oldest message, or a moment.
+                    headers = back.headers;
                     self.wait_oldest(Duration::from_millis(100)).await?;
                 }
                 Err((e, _)) => break Err(e),
@@ -443,9 +446,14 @@ impl Sink for KafkaSink {
     }
 
     async fn send(&mut self, batch: Batch) -> Result<Acked, SinkError> {
-        for d in &batch.deliveries {
+        for (n, d) in batch.deliveries.iter().enumerate() {
             self.produce(d.seq, &d.occurrence).await?;
             self.last_sent = Some(d.seq);
+            // A listing is one batch: let progress (the checkpoint, the
+            // metrics) move while it is produced.
+            if n % 1024 == 1023 {
+                self.settle(false).await?;
+            }
         }
         self.settle(false).await?;
         Ok(self.acked())

@@ -47,6 +47,28 @@ pub fn recover(
     window: Duration,
     deadline: Duration,
 ) -> Result<Vec<Found>, SinkError> {
+    // A topic just created has no partition leaders for a moment, a broker
+    // may be restarting: try again until the deadline.
+    let started = Instant::now();
+    loop {
+        let left = deadline.saturating_sub(started.elapsed());
+        match recover_once(name, config, window, left) {
+            Ok(found) => return Ok(found),
+            Err(e) if left > Duration::from_secs(2) => {
+                tracing::info!(sink = name, error = %e, "cannot read the topic back yet; trying again");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn recover_once(
+    name: &str,
+    config: &KafkaSinkConfig,
+    window: Duration,
+    deadline: Duration,
+) -> Result<Vec<Found>, SinkError> {
     let fail = |what: &str, e: rdkafka::error::KafkaError| SinkError::Io {
         sink: name.to_string(),
         what: what.to_string(),

@@ -169,9 +169,7 @@ impl Deliverer {
                                 self.bulk_results(chunk, &body).await?
                             }
                             Answer::Delivered { .. } => {
-                                self.stats
-                                    .sent
-                                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                                self.stats.add_sent(chunk.len() as u64);
                                 Next::Done
                             }
                             Answer::Retry { why, after } => Next::Again(chunk, after, why),
@@ -248,9 +246,7 @@ impl Deliverer {
                 // The server said 2xx; what it delivered is not knowable item
                 // by item. Taking it as delivered beats resending forever.
                 tracing::warn!(sink = %self.name, reason = %why, "cannot read the _bulk response; taking its 2xx as delivered");
-                self.stats
-                    .sent
-                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                self.stats.add_sent(chunk.len() as u64);
                 return Ok(Next::Done);
             }
         };
