@@ -25,9 +25,10 @@ async fn main() -> anyhow::Result<()> {
         field_selector: Some("type=Warning".into()),
         page_size: 5000,
         request_timeout: Some(std::time::Duration::from_secs(30)),
+        keep_raw: false,
     };
     let mut by_reason: BTreeMap<String, i64> = BTreeMap::new();
-    list_events(&cluster.client, &cluster.url, &opts, |page| {
+    list_events(&cluster.client, &cluster.url, &opts, |page, _objects| {
         for e in page {
             *by_reason.entry(e.reason.unwrap_or_default()).or_default() += e.count;
         }

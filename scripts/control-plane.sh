@@ -14,6 +14,9 @@
 #                      the state dir (safe when nothing runs)
 #   env                print `export` lines: eval "$(scripts/control-plane.sh env)"
 #   restart-apiserver  stop and start kube-apiserver only (same port, same etcd)
+#   stop-apiserver     stop kube-apiserver only and wait for its port to free
+#                      (an outage that lasts until start-apiserver)
+#   start-apiserver    start it again on the same port and wait for /readyz
 #   status             show what is running
 #
 # Environment:
@@ -377,6 +380,21 @@ cmd_restart_apiserver() {
   log "kube-apiserver restarted in $((SECONDS - start))s on https://127.0.0.1:$APISERVER_PORT"
 }
 
+cmd_stop_apiserver() {
+  alive etcd && load_ports || die "not up; run: $0 up"
+  stop_proc kube-apiserver
+  wait_port_free "$APISERVER_PORT"
+  log "kube-apiserver stopped; port $APISERVER_PORT refuses connections until start-apiserver"
+}
+
+cmd_start_apiserver() {
+  local start=$SECONDS
+  alive etcd && load_ports || die "not up; run: $0 up"
+  if alive kube-apiserver; then log "kube-apiserver already running"; return; fi
+  start_apiserver
+  log "kube-apiserver started in $((SECONDS - start))s on https://127.0.0.1:$APISERVER_PORT"
+}
+
 cmd_status() {
   echo "versions:  Kubernetes $K8S_VERSION, etcd $ETCD_VERSION"
   if is_built; then echo "binaries:  $BIN"; else echo "binaries:  not built ($BIN)"; fi
@@ -401,6 +419,8 @@ case ${1:-} in
   down) lock_state; cmd_down ;;
   env) cmd_env ;;
   restart-apiserver) lock_state; cmd_restart_apiserver ;;
+  stop-apiserver) lock_state; cmd_stop_apiserver ;;
+  start-apiserver) lock_state; cmd_start_apiserver ;;
   status) cmd_status ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -347,6 +347,14 @@ pub struct OutputArgs {
     /// Group the events by namespace, type, reason, workload and message shape, ranked by occurrences (a table, or one kev/summary/v1 record per group with -o json|yaml|ndjson; docs/incidents.md).
     #[arg(long)]
     pub summary: bool,
+
+    /// With -o json or -o yaml: print what `kubectl events -o json|yaml` prints, the Event objects themselves in one EventList (each object on its own with -w), instead of kev/v1 records (docs/kubectl.md).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub list: bool,
+
+    /// With --list: keep metadata.managedFields in the objects (kubectl's flag; omitted by default, as kubectl omits them).
+    #[arg(long = "show-managed-fields", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value_t = false, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub show_managed_fields: bool,
 }
 
 impl Default for OutputArgs {
@@ -358,6 +366,8 @@ impl Default for OutputArgs {
             template: None,
             allow_missing_template_keys: true,
             summary: false,
+            list: false,
+            show_managed_fields: false,
         }
     }
 }

@@ -1154,3 +1154,80 @@ fn watch_applies_jsonpath_to_each_event() {
         ]
     );
 }
+
+/// The whole objects of a stream of indented JSON documents (`-w -o json
+/// --list`) read so far, once there are `n`.
+fn wait_objects(f: &mut Follower, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        f.drain_for(Duration::from_millis(100));
+        let text = f.wait_lines(0, WAIT).join("\n");
+        let got: Vec<Value> = serde_json::Deserializer::from_str(&text)
+            .into_iter::<Value>()
+            .map_while(Result::ok)
+            .collect();
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {n} objects, got {}:\n{text}",
+            got.len()
+        );
+    }
+}
+
+#[test]
+fn list_prints_kubectls_event_list_and_each_object_when_following() {
+    let e = env(small_cluster());
+    let r = run(&mut e.kev(&["-A", "-o", "json", "--list"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let list: Value = serde_json::from_str(&r.stdout).expect("one JSON document");
+    assert_eq!(list["kind"], "EventList");
+    assert_eq!(list["metadata"], json!({}));
+    let items = list["items"].as_array().expect("items");
+    let names: Vec<&str> = items
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web-2.b", "api-1.c", "web-1.a"], "oldest first");
+    assert_eq!(items[0]["kind"], "Event");
+    assert_eq!(items[0]["apiVersion"], "v1");
+    // The object as the server sent it: creationTimestamp is not in kev's
+    // records.
+    assert!(
+        items[0]["metadata"]["creationTimestamp"].is_string(),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.starts_with("{\n    \"kind\": \"EventList\",\n    \"apiVersion\": \"v1\",\n    \"metadata\": {},\n    \"items\": [\n"));
+
+    let mut f = follow(&e, &["-A", "-w", "-o", "json", "--list"]);
+    let first = wait_objects(&mut f, 3);
+    assert_eq!(first.len(), 3, "each listed object on its own");
+    assert!(first.iter().all(|o| o["kind"] == "Event"), "{first:?}");
+    e.server
+        .wait_for_request_blocking(WAIT, |r| r.is_watch())
+        .expect("kev opened a watch");
+    e.server.cluster().bump_event("default", "web-1.a").unwrap();
+    let all = wait_objects(&mut f, 4);
+    let last = all.last().expect("the update");
+    assert_eq!(last["kind"], "Event");
+    assert_eq!(last["metadata"]["name"], "web-1.a");
+    assert_eq!(last["count"], 4);
+    f.stop();
+
+    for (args, want) in [
+        (
+            vec!["-o", "ndjson", "--list"],
+            "use it with -o json or -o yaml",
+        ),
+        (vec!["--list"], "use it with -o json or -o yaml"),
+        (vec!["-o", "json", "--show-managed-fields"], "add --list"),
+        (vec!["-o", "json", "--list", "--summary"], "use one"),
+    ] {
+        let r = run(&mut e.kev(&args));
+        assert_eq!(r.code, Some(2), "{args:?}: {r:?}");
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+    }
+}

@@ -371,6 +371,46 @@ fn name_and_template_outputs_with_values_escaped() {
     }
 }
 
+/// A template that fails for one event of a long dump (read by the
+/// parallel workers) fails the replay, naming the template, as it does for
+/// a short one; it is not dropped in silence with the event.
+#[test]
+fn a_template_that_fails_for_one_event_fails_the_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..20_000 {
+        let ev = json!({
+            "metadata": {"namespace": "default", "name": format!("web.{i}"), "uid": format!("u{i}"), "resourceVersion": "7"},
+            "involvedObject": {"kind": "Pod", "namespace": "default", "name": "web"},
+            "reason": "BackOff", "message": "m", "type": "Warning",
+            "count": if i == 12_345 { 4 } else { 1 },
+            "lastTimestamp": "2026-11-28T10:00:00Z",
+        });
+        text.push_str(&format!("{ev}\n"));
+    }
+    for (name, body) in [
+        ("long.json", text.as_str()),
+        ("short.json", text.lines().nth(12_345).unwrap()),
+    ] {
+        let dump = dir.path().join(name);
+        std::fs::write(&dump, body).unwrap();
+        let r = run(kev(dir.path()).args([
+            "replay",
+            dump.to_str().unwrap(),
+            "-o",
+            "template",
+            "--template",
+            "{{ 10 // (count - 4) }}",
+        ]));
+        assert_eq!(r.code, Some(1), "{name}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("cannot print an event: --template: "),
+            "{name}: {}",
+            r.stderr
+        );
+    }
+}
+
 #[test]
 fn jsonpath_runs_once_over_the_whole_replay_sorted_by_last_seen() {
     let d = Dir::new();

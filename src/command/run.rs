@@ -315,6 +315,7 @@ async fn prepare(
         field_selector: (!fs.is_empty()).then_some(fs),
         page_size: 5000,
         request_timeout: config.request_timeout(),
+        keep_raw: false,
     };
     let mut dedupe = Dedupe::new(config.event_ttl(), DEFAULT_CAP);
     let fresh_start = if config.source.watch_only {

@@ -135,6 +135,7 @@ async fn run_many(
             field_selector: (!fs.is_empty()).then(|| fs.clone()),
             page_size: s.page_size,
             request_timeout: s.request_timeout,
+            keep_raw: s.output.format.prints_objects(),
         };
         let mut opts = WatchOptions::new(list);
         opts.start = match s.follow {
@@ -318,6 +319,7 @@ async fn prepare(s: &TailSettings) -> Result<Prepared, Failure> {
         field_selector: (!fs.is_empty()).then_some(fs),
         page_size: s.page_size,
         request_timeout: s.request_timeout,
+        keep_raw: s.output.format.prints_objects(),
     };
     tracing::debug!(field_selector = ?list.field_selector, namespace = ?namespace, "reading events");
     let mut dedupe = Dedupe::new(s.event_ttl, DEFAULT_CAP);

@@ -106,8 +106,13 @@ impl OutputSettings {
     pub fn from_args(out: &OutputArgs) -> OutputSettings {
         use std::io::IsTerminal;
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let format = match (out.output.format, out.list) {
+            (OutputFormat::Json, true) => OutputFormat::ListJson,
+            (OutputFormat::Yaml, true) => OutputFormat::ListYaml,
+            (f, _) => f,
+        };
         OutputSettings {
-            format: out.output.format,
+            format,
             no_headers: out.no_headers,
             color: out.color.enabled(std::io::stdout().is_terminal(), no_color),
             summary: out.summary,
@@ -731,6 +736,26 @@ fn check_output(out: &OutputArgs, per_event: bool) -> Result<(), SettingsError> 
         && (matches!(format, OutputFormat::Name | OutputFormat::Template) || format.is_jsonpath())
     {
         return conflict("--summary prints with -o table, wide, json, yaml or ndjson".to_string());
+    }
+    if out.list && !matches!(format, OutputFormat::Json | OutputFormat::Yaml) {
+        return conflict(format!(
+            "--list prints the Event objects as `kubectl events -o json|yaml` does: use it with -o json or -o yaml, not -o {name}"
+        ));
+    }
+    if out.list && out.summary {
+        return conflict("--list prints the events, --summary their groups: use one".to_string());
+    }
+    if out.show_managed_fields && !out.list {
+        return conflict(
+            "--show-managed-fields is for --list's Event objects (kev/v1 records carry no managed fields): add --list"
+                .to_string(),
+        );
+    }
+    if out.list {
+        crate::output::kubectl::install(crate::output::kubectl::Options {
+            managed_fields: out.show_managed_fields,
+            per_object: per_event,
+        });
     }
     Ok(())
 }

@@ -38,6 +38,9 @@ pub struct Occurrence {
     pub context: RecordContext,
     /// Where it was read, for events from the apiserver; `None` for replay.
     pub position: Option<Position>,
+    /// The Event object as the apiserver sent it (JSON), kept only when the
+    /// output prints objects (`--list`: the output module's `kubectl`).
+    pub raw: Option<Arc<str>>,
 }
 
 impl Occurrence {
@@ -47,6 +50,7 @@ impl Occurrence {
             event,
             context,
             position: None,
+            raw: None,
         }
     }
 

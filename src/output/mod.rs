@@ -8,6 +8,7 @@
 
 pub mod humanize;
 pub mod jsonpath;
+pub mod kubectl;
 pub mod stdout;
 pub mod summary;
 pub mod table;
@@ -52,9 +53,24 @@ pub enum OutputFormat {
     /// `jsonpath-file=PATH`: `-o jsonpath` with the template read from a file.
     #[serde(skip_deserializing)]
     JsonpathFile,
+    /// `-o json --list`: the Event objects as `kubectl events -o json`
+    /// prints them, one `EventList` ([`kubectl`]).
+    #[value(skip)]
+    #[serde(skip_deserializing)]
+    ListJson,
+    /// `-o yaml --list`: the same as `kubectl events -o yaml`.
+    #[value(skip)]
+    #[serde(skip_deserializing)]
+    ListYaml,
 }
 
 impl OutputFormat {
+    /// The `--list` forms, which print the Event objects themselves (so
+    /// the source keeps them as they came).
+    pub fn prints_objects(self) -> bool {
+        matches!(self, OutputFormat::ListJson | OutputFormat::ListYaml)
+    }
+
     /// The kubectl JSONPath forms (`jsonpath`, `jsonpath-as-json`, `jsonpath-file`).
     pub fn is_jsonpath(self) -> bool {
         matches!(
@@ -65,6 +81,11 @@ impl OutputFormat {
 
     /// The name `-o` takes.
     pub fn name(self) -> String {
+        match self {
+            OutputFormat::ListJson => return "json".to_string(),
+            OutputFormat::ListYaml => return "yaml".to_string(),
+            _ => {}
+        }
         clap::ValueEnum::to_possible_value(&self)
             .map(|v| v.get_name().to_string())
             .unwrap_or_default()
@@ -150,6 +171,8 @@ pub fn printer(format: OutputFormat, table: TableOptions) -> Box<dyn Printer + S
         OutputFormat::Jsonpath | OutputFormat::JsonpathAsJson | OutputFormat::JsonpathFile => {
             Box::new(jsonpath::JsonPathPrinter::installed())
         }
+        OutputFormat::ListJson => Box::new(kubectl::KubectlPrinter::installed(false)),
+        OutputFormat::ListYaml => Box::new(kubectl::KubectlPrinter::installed(true)),
     }
 }
 
@@ -161,8 +184,11 @@ pub fn sort_by_last_seen<O: AsRef<Occurrence>>(batch: &mut [O]) {
 
 /// Whether a format is printed over the whole listing at once, so not
 /// encodable one occurrence at a time: the tables (`table`, `wide`: rows
-/// padded to columns sized over the listing) and the JSONPath forms
-/// (executed once over the listing, as kubectl does).
+/// padded to columns sized over the listing), the JSONPath forms
+/// (executed once over the listing, as kubectl does) and `--list` (one
+/// `EventList`).
 pub fn is_table(format: OutputFormat) -> bool {
-    matches!(format, OutputFormat::Table | OutputFormat::Wide) || format.is_jsonpath()
+    matches!(format, OutputFormat::Table | OutputFormat::Wide)
+        || format.is_jsonpath()
+        || format.prints_objects()
 }

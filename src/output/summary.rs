@@ -76,15 +76,17 @@ pub fn print(
     now: DateTime<Utc>,
 ) -> io::Result<()> {
     match format {
-        // -o name, -o template and the JSONPath forms are refused with
-        // --summary by the settings; a table is the safe reading.
+        // -o name, -o template, the JSONPath forms and --list are refused
+        // with --summary by the settings; a table is the safe reading.
         OutputFormat::Table
         | OutputFormat::Wide
         | OutputFormat::Name
         | OutputFormat::Template
         | OutputFormat::Jsonpath
         | OutputFormat::JsonpathAsJson
-        | OutputFormat::JsonpathFile => table(out, groups, columns, now),
+        | OutputFormat::JsonpathFile
+        | OutputFormat::ListJson
+        | OutputFormat::ListYaml => table(out, groups, columns, now),
         OutputFormat::Ndjson => groups.iter().try_for_each(|g| {
             serde_json::to_writer(&mut *out, &record(g))?;
             out.write_all(b"\n")

@@ -65,7 +65,7 @@ impl Printer for TemplatePrinter {
             .render(minijinja::Value::from(minijinja::value::Serde(
                 occ.record(),
             )))
-            .map_err(|e| io::Error::other(format!("--template: {e}")))?;
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("--template: {e}")))?;
         if !text.ends_with('\n') {
             text.push('\n');
         }

@@ -29,9 +29,10 @@ pub fn to_yaml<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     Ok(document(&value))
 }
 
-/// A JSON value with its object keys in order.
-#[derive(Debug, PartialEq)]
-enum Value {
+/// A JSON value with its object keys in order (also what `--list` reads
+/// a raw object into, [`super::kubectl`]).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Value {
     Null,
     Bool(bool),
     Number(serde_json::Number),
@@ -94,7 +95,8 @@ impl<'de> Deserialize<'de> for Value {
     }
 }
 
-fn document(value: &Value) -> String {
+/// The YAML document (without the `---` line) of `value`.
+pub(crate) fn document(value: &Value) -> String {
     let mut out = String::with_capacity(1024);
     match value {
         Value::Object(m) if !m.is_empty() => mapping(&mut out, m, 0),

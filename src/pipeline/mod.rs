@@ -669,6 +669,7 @@ async fn watch_source(
         let msgs = match update {
             Update::Listed {
                 events,
+                raw,
                 list_rv,
                 relist,
             } => {
@@ -680,12 +681,14 @@ async fn watch_source(
                 let position = Position::Listed {
                     list_rv: Arc::from(list_rv.as_str()),
                 };
+                let mut raw = raw.into_iter();
                 let items = events
                     .into_iter()
                     .map(|event| Occurrence {
                         event,
                         context: context.clone(),
                         position: Some(position.clone()),
+                        raw: raw.next(),
                     })
                     .collect();
                 let kind = if relist {
@@ -705,6 +708,7 @@ async fn watch_source(
             Update::Positioned { rv, since } => vec![Msg::Positioned { rv, since }],
             Update::Changed {
                 event,
+                raw,
                 watch_type,
                 rv,
             } => vec![Msg::Batch {
@@ -716,6 +720,7 @@ async fn watch_source(
                         observed_at: now,
                     },
                     position: Some(Position::Watched { rv: Arc::from(rv) }),
+                    raw,
                 }],
                 kind: BatchKind::Live,
                 encoded: None,
@@ -879,7 +884,10 @@ fn replay_inputs(
                     for e in block.errors.drain(..) {
                         send(Msg::Skipped(e))?;
                     }
-                    let encoded = encoder.is_some().then(|| std::mem::take(&mut block.bytes));
+                    // A block the encoder failed on goes to the sink as
+                    // events, whose printing reports the failure.
+                    let encoded = (encoder.is_some() && !block.encode_failed)
+                        .then(|| std::mem::take(&mut block.bytes));
                     send_batch(std::mem::take(&mut block.kept), encoded)
                 })?;
                 break;

@@ -129,7 +129,12 @@ impl TerminalSink {
         };
         written.map_err(|e| SinkError::Io {
             sink: NAME.to_string(),
-            what: "writing to stdout".to_string(),
+            // A template that failed for an event (-o template, jsonpath).
+            what: if e.kind() == std::io::ErrorKind::InvalidData {
+                "cannot print an event".to_string()
+            } else {
+                "writing to stdout".to_string()
+            },
             source: e,
         })?;
         if out.is_closed() {

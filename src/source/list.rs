@@ -6,6 +6,7 @@
 //! overlaps the next page's request with decoding the current one: a fetch
 //! task downloads page N+1 while the caller decodes page N.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::ListParams;
@@ -28,6 +29,9 @@ pub struct ListOptions {
     pub page_size: u32,
     /// How long one request may take (`--request-timeout`); `None`: no limit.
     pub request_timeout: Option<Duration>,
+    /// Keep each Event object's JSON as the apiserver sent it (`--list`
+    /// prints the objects themselves, in the output module).
+    pub keep_raw: bool,
 }
 
 impl ListOptions {
@@ -85,13 +89,56 @@ async fn fetch_page(
     Ok((text, next))
 }
 
-/// List every event, calling `on_page` with each decoded page in order.
-/// Returns the list's resourceVersion (where a watch continues).
+/// A page's items as JSON text, for [`ListOptions::keep_raw`].
+#[derive(Deserialize)]
+struct RawPage<'a> {
+    #[serde(default)]
+    metadata: crate::model::wire::WireListMeta,
+    #[serde(borrow, default)]
+    items: Vec<&'a serde_json::value::RawValue>,
+}
+
+/// A decoded page: its resourceVersion, its events and, with `keep_raw`,
+/// each event's object as it came (else empty).
+struct Page {
+    resource_version: Option<String>,
+    events: Vec<Event>,
+    raw: Vec<Arc<str>>,
+}
+
+fn decode_page(text: &str, keep_raw: bool) -> Result<Page, serde_json::Error> {
+    if !keep_raw {
+        let list: WireEventList = serde_json::from_str(text)?;
+        return Ok(Page {
+            resource_version: list.metadata.resource_version,
+            events: list.items.into_iter().map(Event::from).collect(),
+            raw: Vec::new(),
+        });
+    }
+    let page: RawPage<'_> = serde_json::from_str(text)?;
+    let mut events = Vec::with_capacity(page.items.len());
+    let mut raw = Vec::with_capacity(page.items.len());
+    for item in page.items {
+        let wire: crate::model::WireEvent = serde_json::from_str(item.get())?;
+        events.push(Event::from(wire));
+        raw.push(Arc::from(item.get()));
+    }
+    Ok(Page {
+        resource_version: page.metadata.resource_version,
+        events,
+        raw,
+    })
+}
+
+/// List every event, calling `on_page` with each decoded page in order:
+/// its events and, with [`ListOptions::keep_raw`], their objects (index by
+/// index; else empty). Returns the list's resourceVersion (where a watch
+/// continues).
 pub async fn list_events(
     client: &kube::Client,
     url: &str,
     opts: &ListOptions,
-    mut on_page: impl FnMut(Vec<Event>),
+    mut on_page: impl FnMut(Vec<Event>, Vec<Arc<str>>),
 ) -> Result<String, ApiError> {
     let scope = opts.scope("list", url);
     let (tx, mut rx) = mpsc::channel::<Result<String, ApiError>>(1);
@@ -131,18 +178,17 @@ pub async fn list_events(
                 break;
             }
         };
-        let list: WireEventList = match serde_json::from_str(&text) {
-            Ok(l) => l,
+        let page = match decode_page(&text, opts.keep_raw) {
+            Ok(page) => page,
             Err(e) => {
                 result = Err(malformed(e));
                 break;
             }
         };
-        if let Some(rv) = list.metadata.resource_version.clone() {
+        if let Some(rv) = page.resource_version {
             resource_version = rv;
         }
-        let events: Vec<Event> = list.items.into_iter().map(Event::from).collect();
-        on_page(events);
+        on_page(page.events, page.raw);
     }
     drop(rx);
     let _ = fetch.await;

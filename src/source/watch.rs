@@ -32,6 +32,7 @@
 //! the stream.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -122,6 +123,9 @@ pub enum Update {
     Listed {
         /// Events, in the apiserver's order.
         events: Vec<Event>,
+        /// With [`ListOptions::keep_raw`], each event's object as the
+        /// apiserver sent it, index by index; else empty.
+        raw: Vec<Arc<str>>,
         /// The list's resourceVersion: where the watch continues.
         list_rv: String,
         /// Whether this is a relist after the watch expired.
@@ -139,6 +143,8 @@ pub enum Update {
     Changed {
         /// The event.
         event: Box<Event>,
+        /// With [`ListOptions::keep_raw`], its object as the apiserver sent it.
+        raw: Option<Arc<str>>,
         /// ADDED, MODIFIED or DELETED.
         watch_type: WatchType,
         /// Its resourceVersion: a watch resumed from here sees what follows.
@@ -159,7 +165,10 @@ pub struct WatchStats {
     pub gaps: u64,
 }
 
-type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchEvent<WireEvent>, ApiError>> + Send>>;
+/// A watch's notifications, each with its object's JSON when
+/// [`ListOptions::keep_raw`] asks for it.
+type WatchStream =
+    Pin<Box<dyn Stream<Item = Result<(WatchEvent<WireEvent>, Option<Arc<str>>), ApiError>> + Send>>;
 
 enum State {
     /// Nothing done yet.
@@ -322,6 +331,7 @@ impl EventWatcher {
             .into_data_stream()
             .map_err(std::io::Error::other);
         let url = scope.url.clone();
+        let keep_raw = opts.list.keep_raw;
         let lines = FramedRead::new(
             StreamReader::new(body),
             LinesCodec::new_with_max_length(MAX_WATCH_LINE),
@@ -332,7 +342,7 @@ impl EventWatcher {
             async move {
                 match line {
                     Ok(line) if line.trim().is_empty() => None,
-                    Ok(line) => Some(decode_line(&line, &scope)),
+                    Ok(line) => Some(decode_line(&line, &scope, keep_raw)),
                     Err(LinesCodecError::MaxLineLengthExceeded) => Some(Err(ApiError::Malformed {
                         verb: "watch",
                         reason: format!("a watch line longer than {MAX_WATCH_LINE} bytes"),
@@ -394,11 +404,13 @@ impl EventWatcher {
                     }
                 },
                 State::Listing { relist } => {
-                    let mut events = Vec::new();
-                    let res = list_events(&self.client, &self.url, &self.opts.list, |page| {
-                        events.extend(page)
-                    })
-                    .await;
+                    let (mut events, mut raw) = (Vec::new(), Vec::new());
+                    let res =
+                        list_events(&self.client, &self.url, &self.opts.list, |page, objects| {
+                            events.extend(page);
+                            raw.extend(objects);
+                        })
+                        .await;
                     match res {
                         Ok(list_rv) => {
                             self.connected_now();
@@ -411,13 +423,19 @@ impl EventWatcher {
                             }
                             self.contact();
                             if let Some(since) = self.watch_only_since {
-                                events.retain(|e| e.last_seen.is_some_and(|t| t >= since));
+                                let wanted = |e: &Event| e.last_seen.is_some_and(|t| t >= since);
+                                if !raw.is_empty() {
+                                    let mut keep = events.iter().map(wanted);
+                                    raw.retain(|_| keep.next().unwrap_or(false));
+                                }
+                                events.retain(wanted);
                             }
                             self.state = State::Start {
                                 rv: list_rv.clone(),
                             };
                             return Ok(Update::Listed {
                                 events,
+                                raw,
                                 list_rv,
                                 relist,
                             });
@@ -471,7 +489,7 @@ impl EventWatcher {
                             self.state = State::Start { rv };
                         }
                     }
-                    Some(Ok(WatchEvent::Error(status))) => {
+                    Some(Ok((WatchEvent::Error(status), _))) => {
                         if status.code == 410 {
                             self.expired(&status.message);
                         } else {
@@ -479,7 +497,7 @@ impl EventWatcher {
                             self.fail(State::Start { rv }, e)?;
                         }
                     }
-                    Some(Ok(WatchEvent::Bookmark(b))) => {
+                    Some(Ok((WatchEvent::Bookmark(b), _))) => {
                         self.backoff.reset();
                         self.contact();
                         self.state = State::Watching {
@@ -489,7 +507,7 @@ impl EventWatcher {
                             received: received + 1,
                         };
                     }
-                    Some(Ok(ev)) => {
+                    Some(Ok((ev, raw))) => {
                         let (wire, watch_type) = match ev {
                             WatchEvent::Added(w) => (w, WatchType::Added),
                             WatchEvent::Modified(w) => (w, WatchType::Modified),
@@ -512,6 +530,7 @@ impl EventWatcher {
                         };
                         return Ok(Update::Changed {
                             event: Box::new(event),
+                            raw,
                             watch_type,
                             rv,
                         });
@@ -627,9 +646,31 @@ fn span(d: chrono::Duration) -> String {
 
 /// One watch line: a notification, or an error `Status` the server wrote
 /// in place of one.
-fn decode_line(line: &str, scope: &Scope) -> Result<WatchEvent<WireEvent>, ApiError> {
+fn decode_line(
+    line: &str,
+    scope: &Scope,
+    keep_raw: bool,
+) -> Result<(WatchEvent<WireEvent>, Option<Arc<str>>), ApiError> {
+    /// A notification's object as text.
+    #[derive(serde::Deserialize)]
+    struct Frame<'a> {
+        #[serde(borrow)]
+        object: &'a serde_json::value::RawValue,
+    }
     match serde_json::from_str::<WatchEvent<WireEvent>>(line) {
-        Ok(ev) => Ok(ev),
+        Ok(ev) => {
+            let raw = match &ev {
+                WatchEvent::Added(_) | WatchEvent::Modified(_) | WatchEvent::Deleted(_)
+                    if keep_raw =>
+                {
+                    serde_json::from_str::<Frame<'_>>(line)
+                        .ok()
+                        .map(|f| Arc::from(f.object.get()))
+                }
+                _ => None,
+            };
+            Ok((ev, raw))
+        }
         Err(e) => match serde_json::from_str::<kube::core::Status>(line) {
             Ok(status) if status.code != 0 => Err(ApiError::from_status(&status, scope, None)),
             _ => Err(ApiError::Malformed {
@@ -653,6 +694,7 @@ mod tests {
             // No client-side timers but the backoff's, so paused time moves
             // only through it.
             request_timeout: None,
+            keep_raw: false,
         }
     }
 

@@ -560,3 +560,83 @@ fn table_matches_kubectl_events() {
         assert_eq!(kev_rows.len(), want, "\n{kev}");
     }
 }
+
+/// `kev -o json --list` prints what `kubectl events -o json` prints, byte
+/// for byte (the Event objects in one EventList, managed fields omitted or,
+/// with `--show-managed-fields`, kept); `-o yaml --list` the same data as
+/// `kubectl events -o yaml`.
+#[test]
+fn json_list_matches_kubectl_events_json() {
+    let t = TestEnv::shared("vs-kubectl-json");
+    let a = t.namespace("a");
+    let empty = t.namespace("empty");
+    let base = base_time();
+    let at = |m| ago(base, m);
+    let (web1, deploy) = (Obj::pod("web-1"), Obj::deployment("web"));
+    // Every last-seen time distinct: kubectl's sort is not stable.
+    for ev in [
+        Ev::core("legacy-once", &web1)
+            .message("pulled <image> & \"started\"\ttab")
+            .legacy(1, at(55), at(55)),
+        Ev::core("legacy-rep", &web1)
+            .ty("Warning")
+            .reason("BackOff")
+            .legacy(6, at(95), at(45)),
+        Ev::v1("v1-series", &deploy, micro(at(85)))
+            .reason("ScalingReplicaSet")
+            .series(3, micro(at(35))),
+        Ev::v1("v1-once", &deploy, micro(at(12)))
+            .ty("Warning")
+            .reason("Failed")
+            .message("bidi \u{202e} and é"),
+    ] {
+        t.admin.create(&a, &ev);
+    }
+
+    for args in [
+        vec!["-n", a.as_str()],
+        vec!["-n", a.as_str(), "--for", "deploy/web"],
+        vec!["-n", a.as_str(), "--types", "Warning"],
+        vec!["-n", a.as_str(), "--show-managed-fields"],
+    ] {
+        let kev = Run::ok(t.kev().args(&args).args(["-o", "json", "--list"]));
+        let kubectl = kubectl_events(&t, &[&args[..], &["-o", "json"]].concat());
+        assert_eq!(
+            kev, kubectl,
+            "kev -o json --list vs kubectl events -o json {args:?}"
+        );
+        let list: Value = serde_json::from_str(&kev).expect("one JSON document");
+        assert_eq!(list["kind"], "EventList");
+        assert!(
+            !list["items"].as_array().expect("items").is_empty(),
+            "{args:?}: something listed\n{kev}"
+        );
+        let managed = kev.contains("\"managedFields\"");
+        assert_eq!(
+            managed,
+            args.contains(&"--show-managed-fields"),
+            "{args:?}: managed fields only with --show-managed-fields"
+        );
+
+        let kev = Run::ok(t.kev().args(&args).args(["-o", "yaml", "--list"]));
+        let kubectl = kubectl_events(&t, &[&args[..], &["-o", "yaml"]].concat());
+        let parse = |text: &str| -> Value {
+            serde_norway::from_str(text).unwrap_or_else(|e| panic!("not YAML ({e}):\n{text}"))
+        };
+        assert_eq!(
+            parse(&kev),
+            parse(&kubectl),
+            "kev -o yaml --list vs kubectl events -o yaml {args:?}"
+        );
+    }
+    let all = Run::ok(t.kev().args(["-n", a.as_str(), "-o", "json", "--list"]));
+    assert!(
+        all.contains(r#""message": "pulled \u003cimage\u003e \u0026 \"started\"\ttab""#),
+        "Go's escapes\n{all}"
+    );
+
+    // Nothing listed: nothing on stdout, as kubectl.
+    let kev = Run::ok(t.kev().args(["-n", empty.as_str(), "-o", "json", "--list"]));
+    let kubectl = kubectl_events(&t, &["-n", empty.as_str(), "-o", "json"]);
+    assert_eq!((kev.as_str(), kubectl.as_str()), ("", ""));
+}

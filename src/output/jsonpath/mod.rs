@@ -72,7 +72,10 @@ impl Compiled {
     /// Execute over `root` and print the results into `out`.
     pub fn render(&self, root: &Value, out: &mut String) -> io::Result<()> {
         let results = eval::execute(&self.template, root, self.allow_missing).map_err(|e| {
-            io::Error::other(format!("error executing jsonpath {:?}: {e}", self.source))
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("error executing jsonpath {:?}: {e}", self.source),
+            )
         })?;
         eval::print(&results, self.as_json, out);
         Ok(())

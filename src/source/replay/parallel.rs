@@ -82,6 +82,11 @@ pub struct Block {
     /// The block's malformed lines, in order, with their line numbers in
     /// the input.
     pub errors: Vec<ReplayError>,
+    /// The encoder failed on one of the kept events (a `--template` that
+    /// does not render for it): [`Block::bytes`] is incomplete, and the
+    /// caller prints [`Block::kept`] itself, so the failure is reported as
+    /// it is without the workers.
+    pub encode_failed: bool,
 }
 
 /// What ended a block besides its lines.
@@ -391,10 +396,13 @@ fn run_block(
         filter_line(name, line_no, content, keep, |item| match item {
             Ok((event, context)) => {
                 let occ = Occurrence::new(event, context);
-                if let Some(encode) = encode {
-                    // Writing to a Vec cannot fail, and encoders only fail
-                    // on write errors.
-                    let _ = encode(&occ, &mut block.bytes);
+                if let Some(encode) = encode
+                    && !block.encode_failed
+                    && encode(&occ, &mut block.bytes).is_err()
+                {
+                    // Writing to a Vec cannot fail: the encoder itself
+                    // failed, and the caller prints this block instead.
+                    block.encode_failed = true;
                 }
                 block.kept.push(occ);
             }
