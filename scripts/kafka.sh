@@ -71,6 +71,10 @@
 #   KEV_KAFKA_DIR      state dir: server.properties, data, logs, pid file
 #                      (default /tmp/kev-kafka)
 #   KEV_KAFKA_PORT     client (PLAINTEXT) port (default: a free one)
+#   KEV_KAFKA_SECURE_PORT  a second client listener, SASL_SSL: TLS with a
+#                      certificate for 127.0.0.1 from a CA made at `up`, and
+#                      SASL/PLAIN as user `kev` with a random password
+#                      (default: a free port)
 #   KEV_KAFKA_CONTROLLER_PORT  KRaft controller port (default: a free one)
 #   KEV_KAFKA_PARTITIONS  num.partitions for auto-created topics (default 3)
 #   KEV_KAFKA_HEAP     broker heap flags (default "-Xms256m -Xmx512m")
@@ -87,7 +91,9 @@
 #                      are faster; ~150 MB of archives per JVM build, in
 #                      <cache root>/<kafka version>/cds
 #
-# `env` exports KEV_KAFKA_BOOTSTRAP (127.0.0.1:PORT), KEV_KAFKA_CONTROLLER,
+# `env` exports KEV_KAFKA_BOOTSTRAP (127.0.0.1:PORT), KEV_KAFKA_SECURE_BOOTSTRAP
+# (127.0.0.1:SECURE_PORT), KEV_KAFKA_CA (the CA's PEM certificate),
+# KEV_KAFKA_SASL_USER and KEV_KAFKA_SASL_PASSWORD_FILE, KEV_KAFKA_CONTROLLER,
 # KEV_KAFKA_DIR, KEV_KAFKA_LIBS (the jar dir), KEV_KAFKA_CLASSPATH ('LIBS/*'),
 # KEV_KAFKA_JAVA, KEV_KAFKA_VERSION, KEV_KAFKA_SCRIPT (this script, to call
 # `consume` etc. from tests) and KEV_KAFKA_PID_FILE. The broker's log is
@@ -276,6 +282,23 @@ cluster_id() {
   echo "$id"
 }
 
+# The SASL_SSL listener's secrets in $STATE/tls: a CA, the broker's key and
+# certificate for 127.0.0.1 (one PEM keystore), the SASL user's password.
+gen_tls() {
+  local d=$STATE/tls
+  mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=kev-kafka-test-ca \
+    -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/broker.key" 2>/dev/null
+  openssl req -new -key "$d/broker.key" -subj /CN=127.0.0.1 -out "$d/broker.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$d/san.ext"
+  openssl x509 -req -in "$d/broker.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 30 -extfile "$d/san.ext" -out "$d/broker.crt" 2>/dev/null
+  cat "$d/broker.key" "$d/broker.crt" "$d/ca.crt" >"$d/keystore.pem"
+  head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$d/password"
+  chmod 600 "$d"/*.key "$d/keystore.pem" "$d/password"
+}
+
 write_config() {
   local p
   cat >"$STATE/server.properties" <<EOF
@@ -283,11 +306,16 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_SSL://127.0.0.1:$SECURE_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_SSL://127.0.0.1:$SECURE_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+# The SASL_SSL listener: TLS from a PEM keystore, SASL/PLAIN for user kev.
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$STATE/tls/keystore.pem
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_kev="$(cat "$STATE/tls/password")";
 log.dirs=$STATE/data
 num.partitions=${KEV_KAFKA_PARTITIONS:-3}
 default.replication.factor=1
@@ -429,9 +457,12 @@ cmd_up() {
   PORT=${KEV_KAFKA_PORT:-$(free_port)}
   CONTROLLER_PORT=${KEV_KAFKA_CONTROLLER_PORT:-$(free_port)}
   while [[ $CONTROLLER_PORT == "$PORT" ]]; do CONTROLLER_PORT=$(free_port); done
+  SECURE_PORT=${KEV_KAFKA_SECURE_PORT:-$(free_port)}
+  while [[ $SECURE_PORT == "$PORT" || $SECURE_PORT == "$CONTROLLER_PORT" ]]; do SECURE_PORT=$(free_port); done
   local p
-  for p in "$PORT" "$CONTROLLER_PORT"; do port_open "$p" && die "port $p is already in use"; done
-  printf 'PORT=%s\nCONTROLLER_PORT=%s\n' "$PORT" "$CONTROLLER_PORT" >"$STATE/ports.env"
+  for p in "$PORT" "$CONTROLLER_PORT" "$SECURE_PORT"; do port_open "$p" && die "port $p is already in use"; done
+  printf 'PORT=%s\nCONTROLLER_PORT=%s\nSECURE_PORT=%s\n' "$PORT" "$CONTROLLER_PORT" "$SECURE_PORT" >"$STATE/ports.env"
+  gen_tls
   write_config
   format_storage
   start_broker
@@ -482,6 +513,10 @@ cmd_env() {
   require_up
   cat <<EOF
 export KEV_KAFKA_BOOTSTRAP='127.0.0.1:$PORT'
+export KEV_KAFKA_SECURE_BOOTSTRAP='127.0.0.1:$SECURE_PORT'
+export KEV_KAFKA_CA='$STATE/tls/ca.crt'
+export KEV_KAFKA_SASL_USER='kev'
+export KEV_KAFKA_SASL_PASSWORD_FILE='$STATE/tls/password'
 export KEV_KAFKA_CONTROLLER='127.0.0.1:$CONTROLLER_PORT'
 export KEV_KAFKA_DIR='$STATE'
 export KEV_KAFKA_LIBS='$LIBS'

@@ -217,6 +217,67 @@ fn kafka_gets_every_occurrence_once_across_kev_and_broker_restarts_and_a_lost_st
     eprintln!("{} occurrences in {topic}, each once", got.len());
 }
 
+/// Over TLS (the broker's certificate checked against the test CA) and
+/// SASL/PLAIN with the password from a file, every occurrence reaches the
+/// topic once; a wrong password is said in kev's log, and nothing is
+/// acknowledged meanwhile.
+#[test]
+fn kafka_over_tls_and_sasl_delivers_and_a_wrong_password_is_said() {
+    let t = TestEnv::shared("fleet-kafka-tls");
+    let ns = t.namespace("a");
+    let kafka = Kafka::get();
+    let secure = kafka.secure();
+    let topic = format!("kev-tls-{ns}");
+    kafka.create_topic(&topic, 3);
+    let sink = |password_file: &Path| {
+        format!(
+            "  - name: kafka\n    type: kafka\n    brokers: [\"{}\"]\n    topic: {topic}\n    tls:\n      caFile: {}\n    sasl:\n      mechanism: PLAIN\n      username: {}\n      passwordFile: {}\n",
+            secure.bootstrap,
+            secure.ca.display(),
+            secure.user,
+            password_file.display()
+        )
+    };
+    let base = base_time();
+    let pod = Obj::pod("web");
+    let want: BTreeSet<Occ> = (0..50)
+        .map(|i| {
+            let ev = Ev::core(&format!("tls-{i}"), &pod).legacy(1, ago(base, 60), ago(base, 59));
+            t.admin.create(&ns, &ev).occ()
+        })
+        .collect();
+
+    // A wrong password: kev says so, and keeps trying.
+    let wrong = t.home.path().join("wrong-password");
+    std::fs::write(&wrong, "not-the-password").expect("write the password file");
+    let state = t.home.path().join("wrong-state.json");
+    let mut kev = kev_run(&t, &config(&t, &ns, &state, &sink(&wrong)));
+    kev.wait_stderr("Authentication failed");
+    kev.assert_running();
+    kev.kill();
+    assert!(
+        kafka.consume(&topic).is_empty(),
+        "nothing reached the topic with a wrong password"
+    );
+
+    let state = t.home.path().join("state.json");
+    let kev = kev_run(&t, &config(&t, &ns, &state, &sink(&secure.password_file)));
+    let got = read_until(
+        "over TLS and SASL",
+        &want,
+        || kafka.consume(&topic).iter().map(|r| r.occ()).collect(),
+        &kev,
+    );
+    assert_exactly_once(&got, &want, "over TLS and SASL");
+    let stopped = kev.stop();
+    stopped.assert_exit_0("kev run over TLS and SASL");
+    assert!(
+        !stopped.stderr.contains("Authentication failed"),
+        "{}",
+        stopped.stderr
+    );
+}
+
 #[test]
 fn the_collector_gets_every_occurrence_once_across_kev_and_collector_restarts() {
     let t = TestEnv::shared("otlp");

@@ -31,7 +31,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::FutureExt;
-use rdkafka::config::ClientConfig;
+use rdkafka::ClientContext;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
@@ -41,6 +43,69 @@ pub use config::{Acks, Compression, KafkaSinkConfig, KafkaTlsConfig, SaslConfig}
 use super::{Acked, Batch, Sink, SinkError};
 use crate::metrics::SinkMetrics;
 use crate::model::Occurrence;
+
+/// librdkafka's logs and errors, in kev's log under the sink's name. (rdkafka's
+/// default context logs them under targets of its own, which kev's log
+/// filter hides: a refused password or a certificate the brokers do not
+/// accept would then show only as messages that never arrive.)
+#[derive(Clone, Debug)]
+pub(crate) struct LogContext {
+    sink: String,
+}
+
+impl LogContext {
+    pub(crate) fn new(sink: &str) -> LogContext {
+        LogContext {
+            sink: sink.to_string(),
+        }
+    }
+}
+
+impl ClientContext for LogContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => {
+                tracing::error!(sink = %self.sink, facility, "librdkafka: {message}")
+            }
+            RDKafkaLogLevel::Warning => {
+                tracing::warn!(sink = %self.sink, facility, "librdkafka: {message}")
+            }
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::debug!(sink = %self.sink, facility, "librdkafka: {message}")
+            }
+            RDKafkaLogLevel::Debug => {
+                tracing::trace!(sink = %self.sink, facility, "librdkafka: {message}")
+            }
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        // Authentication and TLS failures do not pass by themselves; a
+        // broker that went away (a restart) comes back, and librdkafka
+        // retries meanwhile.
+        let lasting = matches!(
+            error.rdkafka_error_code(),
+            Some(
+                RDKafkaErrorCode::Authentication
+                    | RDKafkaErrorCode::SaslAuthenticationFailed
+                    | RDKafkaErrorCode::SSL
+                    | RDKafkaErrorCode::TopicAuthorizationFailed
+                    | RDKafkaErrorCode::ClusterAuthorizationFailed
+                    | RDKafkaErrorCode::InvalidArgument
+            )
+        );
+        if lasting {
+            tracing::error!(sink = %self.sink, "Kafka: {reason}");
+        } else {
+            tracing::warn!(sink = %self.sink, "Kafka: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for LogContext {}
 
 /// How the topic and key of a record are chosen.
 #[derive(Debug)]
@@ -152,7 +217,7 @@ struct InFlight {
 /// The Kafka sink; see the module docs.
 pub struct KafkaSink {
     name: String,
-    producer: FutureProducer,
+    producer: FutureProducer<LogContext>,
     naming: Naming,
     cluster: Option<String>,
     in_flight: VecDeque<InFlight>,
@@ -195,7 +260,7 @@ impl KafkaSinkConfig {
         }
         let producer = self
             .client_config(name)?
-            .create()
+            .create_with_context(LogContext::new(name))
             .map_err(|e| SinkError::Io {
                 sink: name.to_string(),
                 what: "cannot create the Kafka producer".to_string(),

@@ -63,6 +63,9 @@ pub fn recover(
     }
 }
 
+/// How long one try to read the topic's metadata may take.
+const METADATA_TRY: Duration = Duration::from_secs(5);
+
 fn recover_once(
     name: &str,
     config: &KafkaSinkConfig,
@@ -92,14 +95,21 @@ fn recover_once(
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .set("client.id", "kev-recover");
-    let consumer: BaseConsumer = cc
-        .create()
+    let consumer: BaseConsumer<super::LogContext> = cc
+        .create_with_context(super::LogContext::new(name))
         .map_err(|e| fail("cannot create a consumer", e))?;
     let started = Instant::now();
     let left = || deadline.saturating_sub(started.elapsed());
-    let metadata = consumer
-        .fetch_metadata(Some(topic), left())
-        .map_err(|e| fail("cannot read the topic's metadata", e))?;
+    // A few seconds at a time: between tries the caller says why (a refused
+    // password, a certificate), which librdkafka reports as an event that
+    // only a poll serves.
+    let metadata = match consumer.fetch_metadata(Some(topic), left().min(METADATA_TRY)) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = consumer.poll(Duration::from_millis(100));
+            return Err(fail("cannot read the topic's metadata", e));
+        }
+    };
     let partitions: Vec<i32> = metadata
         .topics()
         .iter()

@@ -72,11 +72,35 @@ impl KafkaRecord {
     }
 }
 
+/// The broker's SASL_SSL listener (TLS, SASL/PLAIN): what a client needs.
+#[derive(Debug)]
+pub struct KafkaSecure {
+    /// `KEV_KAFKA_SECURE_BOOTSTRAP`, `127.0.0.1:PORT`.
+    pub bootstrap: String,
+    /// The CA that signed the broker's certificate (PEM).
+    pub ca: PathBuf,
+    /// The SASL user.
+    pub user: String,
+    /// A file holding its password.
+    pub password_file: PathBuf,
+}
+
 impl Kafka {
     /// From the environment `scripts/kafka.sh env` sets.
     pub fn get() -> Kafka {
         Kafka {
             bootstrap: required("KEV_KAFKA_BOOTSTRAP", "a Kafka broker", "kafka.sh"),
+        }
+    }
+
+    /// The secure listener of the same broker.
+    pub fn secure(&self) -> KafkaSecure {
+        let var = |v: &str| required(v, "the Kafka broker's SASL_SSL listener", "kafka.sh");
+        KafkaSecure {
+            bootstrap: var("KEV_KAFKA_SECURE_BOOTSTRAP"),
+            ca: PathBuf::from(var("KEV_KAFKA_CA")),
+            user: var("KEV_KAFKA_SASL_USER"),
+            password_file: PathBuf::from(var("KEV_KAFKA_SASL_PASSWORD_FILE")),
         }
     }
 
