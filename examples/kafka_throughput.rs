@@ -19,32 +19,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kev::model::{Event, Occurrence, RecordContext, WatchType};
+use kev::model::Occurrence;
 use kev::sink::kafka::KafkaSinkConfig;
-use kev::sink::{Batch, Delivery, Sink};
-use kev_testkit::realistic_events;
+
+#[path = "support/sink_bench.rs"]
+mod sink_bench;
+use sink_bench::occurrences;
 
 const RUNS: usize = 3;
-const ROUTER_BATCH: usize = 1_000;
-
-fn occurrences(n: usize) -> Vec<Arc<Occurrence>> {
-    let now = kev_testkit::default_now();
-    realistic_events(n, 42, now)
-        .into_iter()
-        .map(|v| {
-            let bytes = serde_json::to_vec(&v).expect("generated JSON");
-            let event = Event::from_json(&bytes).expect("a generated event");
-            Arc::new(Occurrence::new(
-                event,
-                RecordContext {
-                    cluster: Some("bench".into()),
-                    watch_type: Some(WatchType::Added),
-                    observed_at: Some(now),
-                },
-            ))
-        })
-        .collect()
-}
 
 /// User plus system CPU time of this process so far.
 fn cpu() -> Duration {
@@ -73,34 +55,8 @@ async fn run_once(brokers: &str, compression: &str, occs: &[Arc<Occurrence>]) ->
         .build("bench", Some("bench"))
         .expect("the sink builds");
     let started = Instant::now();
-    let mut acked = kev::sink::Acked::NOTHING;
-    for (i, chunk) in occs.chunks(ROUTER_BATCH).enumerate() {
-        let deliveries = chunk
-            .iter()
-            .enumerate()
-            .map(|(j, o)| Delivery {
-                seq: (i * ROUTER_BATCH + j) as u64 + 1,
-                occurrence: o.clone(),
-            })
-            .collect();
-        let a = sink
-            .send(Batch {
-                deliveries,
-                listing: false,
-                encoded: None,
-            })
-            .await
-            .expect("send");
-        acked = acked.max(a);
-    }
-    acked = acked.max(sink.close().await.expect("close"));
-    let elapsed = started.elapsed();
-    assert_eq!(
-        acked.up_to,
-        Some(occs.len() as u64),
-        "everything acknowledged by the broker"
-    );
-    elapsed
+    sink_bench::send_all(&mut sink, occs).await;
+    started.elapsed()
 }
 
 fn main() {

@@ -18,32 +18,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kev::model::{Event, Occurrence, RecordContext, WatchType};
+use kev::model::Occurrence;
 use kev::sink::webhook::{FormatName, WebhookSinkConfig};
-use kev::sink::{Batch, Delivery, Sink};
-use kev_testkit::{Receiver, realistic_events};
+use kev_testkit::Receiver;
+
+#[path = "support/sink_bench.rs"]
+mod sink_bench;
+use sink_bench::occurrences;
 
 const RUNS: usize = 5;
-const ROUTER_BATCH: usize = 1_000;
-
-fn occurrences(n: usize) -> Vec<Arc<Occurrence>> {
-    let now = kev_testkit::default_now();
-    realistic_events(n, 42, now)
-        .into_iter()
-        .map(|v| {
-            let bytes = serde_json::to_vec(&v).expect("generated JSON");
-            let event = Event::from_json(&bytes).expect("a generated event");
-            Arc::new(Occurrence::new(
-                event,
-                RecordContext {
-                    cluster: Some("bench".into()),
-                    watch_type: Some(WatchType::Added),
-                    observed_at: Some(now),
-                },
-            ))
-        })
-        .collect()
-}
 
 async fn run_once(
     receiver: &Receiver,
@@ -59,33 +42,8 @@ async fn run_once(
     let mut sink = config.build("bench").expect("the sink builds");
     let (requests_before, _) = receiver.totals();
     let started = Instant::now();
-    let mut acked = kev::sink::Acked::NOTHING;
-    for (i, chunk) in occs.chunks(ROUTER_BATCH).enumerate() {
-        let deliveries = chunk
-            .iter()
-            .enumerate()
-            .map(|(j, o)| Delivery {
-                seq: (i * ROUTER_BATCH + j) as u64 + 1,
-                occurrence: o.clone(),
-            })
-            .collect();
-        let a = sink
-            .send(Batch {
-                deliveries,
-                listing: false,
-                encoded: None,
-            })
-            .await
-            .expect("send");
-        acked = acked.max(a);
-    }
-    acked = acked.max(sink.close().await.expect("close"));
+    sink_bench::send_all(&mut sink, occs).await;
     let elapsed = started.elapsed();
-    assert_eq!(
-        acked.up_to,
-        Some(occs.len() as u64),
-        "everything acknowledged"
-    );
     let stats = sink.stats().snapshot();
     assert_eq!(stats.sent, occs.len() as u64, "everything delivered");
     (elapsed, receiver.totals().0 - requests_before)
